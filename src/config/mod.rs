@@ -1,0 +1,6 @@
+//! Profiles and settings: types, loading with precise errors, the embedded
+//! `local` profile, SSH configuration and known_hosts.
+
+pub mod profile;
+
+pub use profile::*;

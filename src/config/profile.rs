@@ -1,0 +1,263 @@
+//! A profile: one environment (its hosts, how to reach them, what to watch), as
+//! written in TOML. Unknown keys are errors (`deny_unknown_fields`) so a typo never
+//! silently turns a setting off.
+//!
+//! Later sections (databases, app/deploy, scale, warm, checks) are added here as
+//! new optional fields of [`Profile`], each in its own type.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Shown in the console's top bar and in audit records.
+    pub name: String,
+    #[serde(default)]
+    pub environment: Environment,
+    /// Refuse every change to production made through this profile.
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub ssh: SshSettings,
+    #[serde(default)]
+    pub health: HealthSettings,
+    #[serde(default)]
+    pub hosts: Vec<HostEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        }
+    }
+}
+
+/// How a host is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    #[default]
+    Ssh,
+    /// This machine, without SSH.
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KnownHostsPolicy {
+    /// An unknown host is refused, with its fingerprint and the command to add it.
+    #[default]
+    Strict,
+    /// An unknown host is learned (appended to known_hosts); a changed key is still refused.
+    AcceptNew,
+}
+
+/// SSH defaults for every host of the profile; a host may override each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshSettings {
+    /// Remote user; default: what ssh_config says, else the local user.
+    pub user: Option<String>,
+    /// Private keys to try after the agent. `~` is expanded.
+    #[serde(default)]
+    pub identity_files: Vec<String>,
+    #[serde(default)]
+    pub known_hosts: KnownHostsPolicy,
+    /// Extra known_hosts files, read before ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts.
+    #[serde(default)]
+    pub known_hosts_files: Vec<String>,
+    /// Jump host (bastion): a profile host name, an ssh_config alias or `[user@]host[:port]`.
+    pub jump: Option<String>,
+    /// Resolve host names through OpenSSH's configuration (`ssh -G`).
+    #[serde(default = "yes")]
+    pub use_ssh_config: bool,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: f64,
+    #[serde(default = "default_command_timeout")]
+    pub command_timeout_secs: f64,
+    #[serde(default = "default_keepalive")]
+    pub keepalive_secs: f64,
+}
+
+impl Default for SshSettings {
+    fn default() -> Self {
+        SshSettings {
+            user: None,
+            identity_files: Vec::new(),
+            known_hosts: KnownHostsPolicy::Strict,
+            known_hosts_files: Vec::new(),
+            jump: None,
+            use_ssh_config: true,
+            connect_timeout_secs: default_connect_timeout(),
+            command_timeout_secs: default_command_timeout(),
+            keepalive_secs: default_keepalive(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_connect_timeout() -> f64 {
+    5.0
+}
+fn default_command_timeout() -> f64 {
+    10.0
+}
+fn default_keepalive() -> f64 {
+    15.0
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostEntry {
+    /// Name used everywhere in opsctl (tables, targets, audit).
+    pub name: String,
+    /// Address or ssh_config alias; default: the name.
+    pub address: Option<String>,
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub transport: Transport,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    pub user: Option<String>,
+    /// Replaces the profile's identity files when set.
+    pub identity_files: Option<Vec<String>>,
+    /// Overrides the profile's jump host; `""` means connect directly.
+    pub jump: Option<String>,
+    pub known_hosts: Option<KnownHostsPolicy>,
+    /// Units watched on this host in addition to the profile's.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Log sources for the host view; replace the profile's when set.
+    pub logs: Option<Vec<LogSource>>,
+}
+
+/// A log the console's host view can tail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSource {
+    /// A systemd unit, tailed with `journalctl -u`.
+    pub unit: Option<String>,
+    /// A file, tailed with `tail -F`.
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSettings {
+    #[serde(default = "default_interval")]
+    pub interval_secs: f64,
+    /// How long the console keeps time series (sparklines, charts).
+    #[serde(default = "default_retention")]
+    pub retention_secs: f64,
+    /// systemd units watched on every host.
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    #[serde(default)]
+    pub http: Vec<HttpCheck>,
+    #[serde(default)]
+    pub logs: Vec<LogSource>,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        HealthSettings {
+            interval_secs: default_interval(),
+            retention_secs: default_retention(),
+            services: Vec::new(),
+            thresholds: Thresholds::default(),
+            http: Vec::new(),
+            logs: Vec::new(),
+        }
+    }
+}
+
+fn default_interval() -> f64 {
+    5.0
+}
+fn default_retention() -> f64 {
+    600.0
+}
+
+/// Warn and critical levels. Percentages are 0-100; load is per core.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    pub cpu_warn: f64,
+    pub cpu_crit: f64,
+    pub mem_warn: f64,
+    pub mem_crit: f64,
+    pub swap_warn: f64,
+    pub swap_crit: f64,
+    pub disk_warn: f64,
+    pub disk_crit: f64,
+    pub load_warn: f64,
+    pub load_crit: f64,
+    /// Days before a TLS certificate expires.
+    pub cert_warn_days: f64,
+    pub cert_crit_days: f64,
+    /// HTTP check latency, milliseconds.
+    pub latency_warn_ms: f64,
+    pub latency_crit_ms: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            cpu_warn: 85.0,
+            cpu_crit: 95.0,
+            mem_warn: 85.0,
+            mem_crit: 95.0,
+            swap_warn: 50.0,
+            swap_crit: 80.0,
+            disk_warn: 80.0,
+            disk_crit: 90.0,
+            load_warn: 1.5,
+            load_crit: 3.0,
+            cert_warn_days: 21.0,
+            cert_crit_days: 7.0,
+            latency_warn_ms: 1000.0,
+            latency_crit_ms: 3000.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheck {
+    pub name: String,
+    pub url: String,
+    #[serde(default = "default_expect_status")]
+    pub expect_status: u16,
+    /// Text the body must contain.
+    pub expect_body: Option<String>,
+    #[serde(default = "default_http_timeout")]
+    pub timeout_secs: f64,
+    /// Extra CA certificate (PEM) to trust, e.g. an internal CA.
+    pub ca_file: Option<String>,
+    /// Send requests to this address instead of resolving the URL's host (`ip:port`),
+    /// keeping the URL's host name for TLS and the Host header.
+    pub resolve: Option<String>,
+}
+
+fn default_expect_status() -> u16 {
+    200
+}
+fn default_http_timeout() -> f64 {
+    5.0
+}

@@ -1,0 +1,8 @@
+//! opsctl: a terminal ops console and profiler for production hosting.
+//!
+//! Layers (each uses only those below it): `cli`/`console` faces; `health`
+//! sources; `remote`, `sql`, `config` foundations.
+
+pub mod config;
+pub mod health;
+pub mod remote;
