@@ -3,6 +3,7 @@
 //! Layers (each uses only those below it): `cli`/`console` faces; `health`
 //! sources; `remote`, `sql`, `config` foundations.
 
+pub mod cli;
 pub mod config;
 pub mod health;
 pub mod remote;

@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod local;
+pub mod target;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 pub use command::{Command, quote};
+pub use target::SshTarget;
 
 /// What a finished command left behind.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -1,0 +1,15 @@
+//! Faces of the engine on the command line: one module per subcommand, each with
+//! its clap arguments and a `run` that returns the process exit code.
+
+pub mod console;
+pub mod digest;
+
+/// Exit codes shared by every subcommand.
+pub mod exit {
+    /// Everything is fine.
+    pub const OK: i32 = 0;
+    /// The command worked and found a problem (a host down, a check failing).
+    pub const PROBLEM: i32 = 1;
+    /// Bad usage or a bad profile.
+    pub const USAGE: i32 = 2;
+}
