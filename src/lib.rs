@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod health;
 pub mod remote;

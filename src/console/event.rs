@@ -1,0 +1,40 @@
+//! Everything that can change the console's state arrives as one of these, through
+//! one channel: input from the terminal thread, data from collector tasks, ticks.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::health::{CheckResult, HostHealth};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// The clock moved; `now` is Unix time in seconds.
+    Tick {
+        now: i64,
+    },
+    /// A probe of host `host` (index into the profile's hosts) finished at `at`.
+    Health {
+        host: usize,
+        health: Box<HostHealth>,
+        at: i64,
+    },
+    /// The latest HTTP/TLS check results of the profile.
+    Checks(Vec<CheckResult>),
+    /// Lines from the log tail of host `host`.
+    LogLines {
+        host: usize,
+        lines: Vec<String>,
+    },
+    /// The log tail of host `host` stopped (command ended or failed).
+    LogEnded {
+        host: usize,
+        reason: String,
+    },
+    /// The process was asked to stop (SIGTERM, SIGHUP).
+    Terminate,
+}

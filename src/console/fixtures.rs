@@ -1,0 +1,274 @@
+//! Synthetic fleets for snapshot tests and the frame benchmark: fixed, plausible
+//! figures so a rendered frame is the same on every run.
+
+use crate::config::{Environment, HostEntry, LogSource, Profile};
+use crate::health::{DiskUsage, HostHealth, ProcessInfo, ServiceState, Status};
+
+use super::app::App;
+use super::event::Event;
+
+/// The fixed "now" of every fixture (2026-11-18 11:06:40 UTC).
+pub const NOW: i64 = 1_795_000_000;
+
+fn entry(name: &str, address: &str, roles: &[&str]) -> HostEntry {
+    HostEntry {
+        name: name.into(),
+        address: Some(address.into()),
+        port: None,
+        transport: Default::default(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        user: None,
+        identity_files: None,
+        jump: None,
+        known_hosts: None,
+        services: Vec::new(),
+        logs: None,
+    }
+}
+
+pub fn profile(name: &str, environment: Environment, hosts: Vec<HostEntry>) -> Profile {
+    let mut p: Profile =
+        toml::from_str(&format!("name = {name:?}")).unwrap_or_else(|e| panic!("{e}"));
+    p.environment = environment;
+    p.hosts = hosts;
+    p.health.services = vec!["nginx".into(), "gunicorn".into()];
+    p.health.logs = vec![LogSource {
+        unit: Some("nginx".into()),
+        file: None,
+    }];
+    p
+}
+
+fn disk(mount: &str, pct: f64, size_gb: u64) -> DiskUsage {
+    let size = size_gb << 30;
+    let used = (size as f64 * pct / 100.0) as u64;
+    DiskUsage {
+        mount: mount.into(),
+        device: format!("/dev/{}", if mount == "/" { "sda1" } else { "sdb1" }),
+        fs_type: "ext4".into(),
+        size_bytes: size,
+        used_bytes: used,
+        avail_bytes: size - used,
+        used_pct: pct,
+        status: if pct >= 90.0 {
+            Status::Critical
+        } else if pct >= 80.0 {
+            Status::Warn
+        } else {
+            Status::Up
+        },
+    }
+}
+
+fn svc(name: &str, active: &str, sub: &str) -> ServiceState {
+    ServiceState {
+        name: name.into(),
+        active: active.into(),
+        sub: sub.into(),
+        status: if active == "active" {
+            Status::Up
+        } else {
+            Status::Critical
+        },
+    }
+}
+
+/// A healthy-looking probe result whose figures vary with `seed`.
+pub fn healthy(name: &str, address: &str, roles: &[&str], seed: u64) -> HostHealth {
+    let f = |k: u64, m: u64| ((seed.wrapping_mul(2_654_435_761).wrapping_add(k * 97)) % m) as f64;
+    HostHealth {
+        name: name.into(),
+        address: address.into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        status: Status::Up,
+        error: None,
+        reasons: Vec::new(),
+        last_seen: Some(NOW - 1),
+        load1: Some(0.2 + f(1, 30) / 10.0),
+        load5: Some(0.3 + f(2, 20) / 10.0),
+        load15: Some(0.4 + f(3, 15) / 10.0),
+        cores: Some(4),
+        cpu_pct: Some(5.0 + f(4, 60)),
+        mem_total_bytes: Some(8 << 30),
+        mem_used_pct: Some(30.0 + f(5, 40)),
+        swap_used_pct: Some(0.0),
+        disks: vec![
+            disk("/", 40.0 + f(6, 30), 40),
+            disk("/var/lib", 20.0 + f(7, 40), 200),
+        ],
+        net_rx_bps: Some(20_000.0 + f(8, 900_000)),
+        net_tx_bps: Some(10_000.0 + f(9, 400_000)),
+        uptime_secs: Some(86_400.0 * (1.0 + f(10, 40)) + 3600.0 * f(11, 24)),
+        procs: Some(180 + f(12, 100) as u32),
+        services: vec![
+            svc("nginx", "active", "running"),
+            svc("gunicorn", "active", "running"),
+        ],
+        top: vec![
+            ProcessInfo {
+                pid: 2211,
+                user: "www-data".into(),
+                cpu_pct: 31.5,
+                mem_pct: 4.2,
+                rss_bytes: 350 << 20,
+                command: "gunicorn: worker [shop.wsgi]".into(),
+            },
+            ProcessInfo {
+                pid: 2209,
+                user: "www-data".into(),
+                cpu_pct: 12.0,
+                mem_pct: 4.0,
+                rss_bytes: 330 << 20,
+                command: "gunicorn: worker [shop.wsgi]".into(),
+            },
+            ProcessInfo {
+                pid: 913,
+                user: "root".into(),
+                cpu_pct: 2.1,
+                mem_pct: 0.3,
+                rss_bytes: 12 << 20,
+                command: "nginx: master process /usr/sbin/nginx".into(),
+            },
+        ],
+        probe_ms: Some(40.0 + f(13, 80)),
+    }
+}
+
+/// Four hosts: up, warn, critical, unreachable; plus one not probed yet.
+pub fn mixed_fleet(environment: Environment, width: u16, height: u16) -> App {
+    let hosts = vec![
+        entry("web1", "10.0.0.11", &["web", "app"]),
+        entry("web2", "10.0.0.12", &["web", "app"]),
+        entry("db1", "10.0.0.21", &["db"]),
+        entry("cache1", "10.0.0.31", &["cache"]),
+        entry("worker1", "10.0.0.41", &["worker"]),
+    ];
+    let p = profile("shop-prod", environment, hosts);
+    let mut app = App::new(&p, NOW, width, height);
+    // History first so sparklines and charts have a shape.
+    for step in 0..40u64 {
+        let at = NOW - 2 * (40 - step as i64);
+        for (i, (name, addr, roles)) in [
+            ("web1", "10.0.0.11", &["web", "app"][..]),
+            ("web2", "10.0.0.12", &["web", "app"][..]),
+            ("db1", "10.0.0.21", &["db"][..]),
+            ("cache1", "10.0.0.31", &["cache"][..]),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let mut h = healthy(name, addr, roles, step * 7 + i as u64);
+            h.cpu_pct = Some(10.0 + ((step as f64 + i as f64 * 3.0) / 4.0).sin().abs() * 60.0);
+            app.update(Event::Health {
+                host: i,
+                health: Box::new(h),
+                at,
+            });
+        }
+    }
+    let mut warn = healthy("web2", "10.0.0.12", &["web", "app"], 3);
+    warn.status = Status::Warn;
+    warn.cpu_pct = Some(91.0);
+    warn.reasons = vec!["cpu 91%".into()];
+    app.update(Event::Health {
+        host: 1,
+        health: Box::new(warn),
+        at: NOW - 1,
+    });
+    let mut crit = healthy("db1", "10.0.0.21", &["db"], 5);
+    crit.status = Status::Critical;
+    crit.disks[1] = disk("/var/lib", 95.0, 200);
+    crit.services = vec![
+        svc("nginx", "active", "running"),
+        svc("gunicorn", "failed", "failed"),
+    ];
+    crit.reasons = vec!["disk /var/lib 95%".into(), "gunicorn failed".into()];
+    app.update(Event::Health {
+        host: 2,
+        health: Box::new(crit),
+        at: NOW - 1,
+    });
+    let down = HostHealth {
+        name: "cache1".into(),
+        address: "10.0.0.31".into(),
+        roles: vec!["cache".into()],
+        status: Status::Unreachable,
+        error: Some("timeout after 5s".into()),
+        last_seen: Some(NOW - 185),
+        ..HostHealth::default()
+    };
+    app.update(Event::Health {
+        host: 3,
+        health: Box::new(down),
+        at: NOW - 1,
+    });
+    app.update(Event::Checks(vec![crate::health::CheckResult {
+        name: "shop".into(),
+        url: "https://10.0.0.11/health".into(),
+        status: Status::Up,
+        http_status: Some(200),
+        latency_ms: Some(84.0),
+        cert_days_left: Some(61.0),
+        error: None,
+    }]));
+    app.update(Event::LogLines {
+        host: 0,
+        lines: (0..30)
+            .map(|i| {
+                format!(
+                    "Nov 18 11:0{}:{:02} web1 nginx[913]: 10.0.0.5 \"GET /api/orders/{} HTTP/1.1\" {} {}ms",
+                    i / 10,
+                    i * 2 % 60,
+                    100 + i,
+                    if i % 7 == 3 { 502 } else { 200 },
+                    20 + i * 3
+                )
+            })
+            .collect(),
+    });
+    // Alerts raised while building the fixture are not part of the fixed state.
+    app.notices.clear();
+    app.prepare();
+    app
+}
+
+/// `n` healthy hosts with history, for the frame benchmark.
+pub fn large_fleet(n: usize, width: u16, height: u16) -> App {
+    let roles = ["web", "app", "db", "cache", "worker"];
+    let hosts: Vec<HostEntry> = (0..n)
+        .map(|i| {
+            entry(
+                &format!("host{i:04}"),
+                &format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256),
+                &[roles[i % roles.len()]],
+            )
+        })
+        .collect();
+    let p = profile("bench", Environment::Production, hosts);
+    let mut app = App::new(&p, NOW, width, height);
+    for step in 0..30u64 {
+        for i in 0..n {
+            let mut h = healthy(
+                &app.hosts[i].name.clone(),
+                "",
+                &[roles[i % roles.len()]],
+                step * 131 + i as u64,
+            );
+            if i % 97 == 5 {
+                h.status = Status::Warn;
+            }
+            if i % 211 == 7 {
+                h.status = Status::Unreachable;
+                h.error = Some("connect failed".into());
+            }
+            app.update(Event::Health {
+                host: i,
+                health: Box::new(h),
+                at: NOW - 60 + 2 * step as i64,
+            });
+        }
+    }
+    app.notices.clear();
+    app.prepare();
+    app
+}

@@ -1,0 +1,480 @@
+//! Views rendered from fixed state on ratatui's TestBackend (insta snapshots), and
+//! input-driven tests: keys in, state and rendered text out.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::app::{App, Effect, LogTarget, Overlay, Tab};
+use super::event::Event;
+use super::fixtures::{self, NOW};
+use super::ui;
+use super::views::fleet::{FleetRow, SortColumn};
+use super::widgets::confirm::ConfirmDialog;
+use crate::config::Environment;
+use crate::health::Status;
+
+fn render(app: &mut App) -> String {
+    app.prepare();
+    let mut term = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
+    term.draw(|f| ui::draw(f, app)).unwrap();
+    term.backend().to_string()
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn keys(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn row_names(app: &App) -> Vec<String> {
+    app.fleet
+        .rows
+        .iter()
+        .filter_map(FleetRow::host)
+        .map(|h| app.hosts[h].name.clone())
+        .collect()
+}
+
+#[test]
+fn fleet_80x24() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 80, 24);
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn fleet_160x48() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 160, 48);
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn fleet_grouped_by_role() {
+    let mut app = fixtures::mixed_fleet(Environment::Staging, 160, 24);
+    keys(&mut app, "r");
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn fleet_without_hosts() {
+    let p = fixtures::profile("empty", Environment::Development, Vec::new());
+    let mut app = App::new(&p, NOW, 80, 24);
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn fleet_filter_matching_nothing() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 80, 24);
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "nosuchhost");
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn host_80x24() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 80, 24);
+    keys(&mut app, ":host web1");
+    key(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn host_160x48() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 160, 48);
+    keys(&mut app, ":host web1");
+    key(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn host_waiting_for_data() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 100, 30);
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "host worker1");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.tab, Tab::Host);
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn host_unreachable() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 100, 30);
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "host cache1");
+    key(&mut app, KeyCode::Enter);
+    let text = render(&mut app);
+    assert!(text.contains("unreachable: timeout after 5s"), "{text}");
+    assert!(text.contains("last seen 3m ago"), "{text}");
+}
+
+#[test]
+fn help_fleet_80x24() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 80, 24);
+    keys(&mut app, "?");
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn help_host_160x48() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 160, 48);
+    key(&mut app, KeyCode::Enter);
+    keys(&mut app, "?");
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn palette_completing_hosts() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 80, 24);
+    keys(&mut app, ":host w");
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn confirm_in_production() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 80, 24);
+    app.confirm(ConfirmDialog::new(
+        "Deploy shop v42",
+        vec![
+            "1. lock shop on web1, web2".into(),
+            "2. switch current -> releases/v42".into(),
+        ],
+        Environment::Production,
+        "deploy-v42",
+    ));
+    keys(&mut app, "prod");
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn confirm_in_staging() {
+    let mut app = fixtures::mixed_fleet(Environment::Staging, 80, 24);
+    app.confirm(ConfirmDialog::new(
+        "Restart gunicorn",
+        vec!["systemctl restart gunicorn on web1".into()],
+        Environment::Staging,
+        "restart",
+    ));
+    insta::assert_snapshot!(render(&mut app));
+}
+
+// ---- input-driven tests ----
+
+#[test]
+fn default_sort_puts_the_worst_first_and_keys_change_it() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    assert_eq!(
+        row_names(&app),
+        ["cache1", "db1", "web2", "web1", "worker1"]
+    );
+    keys(&mut app, "s");
+    assert_eq!(app.fleet.sort, SortColumn::Name);
+    assert_eq!(
+        row_names(&app),
+        ["cache1", "db1", "web1", "web2", "worker1"]
+    );
+    keys(&mut app, "S");
+    assert_eq!(
+        row_names(&app),
+        ["worker1", "web2", "web1", "db1", "cache1"]
+    );
+    let text = render(&mut app);
+    assert!(text.contains("HOST▲"), "{text}");
+}
+
+#[test]
+fn sorting_by_cpu_puts_hosts_without_figures_last() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    keys(&mut app, ":sort cpu");
+    key(&mut app, KeyCode::Enter);
+    let names = row_names(&app);
+    assert_eq!(names[0], "web2", "91% cpu first: {names:?}");
+    assert_eq!(&names[3..], ["cache1", "worker1"]);
+    keys(&mut app, "S");
+    assert_eq!(
+        &row_names(&app)[3..],
+        ["cache1", "worker1"],
+        "still last when reversed"
+    );
+}
+
+#[test]
+fn selection_follows_the_host_across_resorts() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    keys(&mut app, "jj");
+    assert_eq!(app.fleet.selected, Some(1), "third row is web2");
+    keys(&mut app, "s");
+    assert_eq!(app.fleet.selected, Some(1));
+    assert_eq!(app.selected_row(), Some(3));
+}
+
+#[test]
+fn filter_narrows_rows_and_negation_inverts() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "WEB");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    assert_eq!(row_names(&app), ["web2", "web1"]);
+    let text = render(&mut app);
+    assert!(text.contains("filter `WEB`: 2 shown"), "{text}");
+    assert!(!text.contains("db1"), "{text}");
+    key(&mut app, KeyCode::Char('/'));
+    key(&mut app, KeyCode::Home);
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    keys(&mut app, "!web");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(row_names(&app), ["cache1", "db1", "worker1"]);
+    // Esc in the fleet clears the filter.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(row_names(&app).len(), 5);
+}
+
+#[test]
+fn filter_matches_errors_and_status() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "timeout");
+    assert_eq!(row_names(&app), ["cache1"]);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(
+        row_names(&app).len(),
+        5,
+        "Esc while typing restores the previous filter"
+    );
+}
+
+#[test]
+fn enter_opens_the_host_and_esc_goes_back() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    keys(&mut app, "jjj");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.tab, Tab::Host);
+    let text = render(&mut app);
+    assert!(text.contains("web1"), "{text}");
+    assert!(text.contains("journal nginx"), "{text}");
+    assert!(
+        text.contains("/api/orders/129"),
+        "newest log line shown: {text}"
+    );
+    assert_eq!(
+        app.effects,
+        vec![Effect::TailLog {
+            host: 0,
+            target: LogTarget::Unit("nginx".into())
+        }]
+    );
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.tab, Tab::Fleet);
+    let text = render(&mut app);
+    assert!(text.contains("CPU HISTORY"), "{text}");
+}
+
+#[test]
+fn opening_another_host_stops_the_previous_tail() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    keys(&mut app, ":host web1");
+    key(&mut app, KeyCode::Enter);
+    keys(&mut app, ":host db1");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.effects,
+        vec![
+            Effect::TailLog {
+                host: 0,
+                target: LogTarget::Unit("nginx".into())
+            },
+            Effect::StopLog { host: 0 },
+            Effect::TailLog {
+                host: 2,
+                target: LogTarget::Unit("nginx".into())
+            },
+        ]
+    );
+}
+
+#[test]
+fn log_search_pause_and_follow() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    keys(&mut app, ":host web1");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "\" 502");
+    key(&mut app, KeyCode::Enter);
+    let text = render(&mut app);
+    let shown: Vec<&str> = text.lines().filter(|l| l.contains("GET /api")).collect();
+    assert_eq!(shown.len(), 4, "{text}");
+    assert!(shown.iter().all(|l| l.contains("\" 502")), "{text}");
+    // Pausing pins the view: new lines do not move it.
+    keys(&mut app, "p");
+    app.update(Event::LogLines {
+        host: 0,
+        lines: vec!["Nov 18 11:07:00 web1 nginx[913]: \"GET /api/new HTTP/1.1\" 502 1ms".into()],
+    });
+    let text = render(&mut app);
+    assert!(!text.contains("/api/new"), "{text}");
+    assert!(text.contains("paused"), "{text}");
+    keys(&mut app, "G");
+    let text = render(&mut app);
+    assert!(
+        text.contains("/api/new") && text.contains("following"),
+        "{text}"
+    );
+}
+
+#[test]
+fn palette_completes_with_tab_and_runs_theme() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 80, 24);
+    keys(&mut app, ":th");
+    key(&mut app, KeyCode::Tab);
+    keys(&mut app, "li");
+    key(&mut app, KeyCode::Tab);
+    match &app.overlay {
+        Some(Overlay::Palette(st)) => assert_eq!(st.input, "theme light"),
+        other => panic!("palette closed: {other:?}"),
+    }
+    key(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    assert_eq!(app.theme.name, "light");
+    keys(&mut app, ":theme nope");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.theme.name, "light");
+    let text = render(&mut app);
+    assert!(text.contains("no theme `nope`"), "{text}");
+}
+
+#[test]
+fn palette_quit_and_q_quit() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 80, 24);
+    keys(&mut app, ":quit");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.quit);
+    let mut app = fixtures::mixed_fleet(Environment::Development, 80, 24);
+    keys(&mut app, "q");
+    assert!(app.quit);
+    let mut app = fixtures::mixed_fleet(Environment::Development, 80, 24);
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(app.quit);
+}
+
+#[test]
+fn freeze_holds_updates_until_resumed() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    keys(&mut app, "f");
+    let mut h = fixtures::healthy("web1", "10.0.0.11", &["web"], 1);
+    h.status = Status::Unreachable;
+    h.error = Some("auth failed".into());
+    app.update(Event::Health {
+        host: 0,
+        health: Box::new(h),
+        at: NOW,
+    });
+    assert_eq!(app.hosts[0].status(), Some(Status::Up));
+    assert!(render(&mut app).contains("FROZEN"));
+    keys(&mut app, "f");
+    assert_eq!(app.hosts[0].status(), Some(Status::Unreachable));
+    let text = render(&mut app);
+    assert!(text.contains("unreachable: auth failed"), "{text}");
+    assert!(
+        text.contains("web1 unreachable: auth failed"),
+        "alert shown: {text}"
+    );
+}
+
+#[test]
+fn bottom_bar_shows_only_keys_of_the_view() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    let fleet = render(&mut app);
+    let last = fleet.lines().last().unwrap().to_string();
+    assert!(
+        last.contains("s sort") && last.contains("enter open"),
+        "{last}"
+    );
+    assert!(!last.contains("follow"), "{last}");
+    key(&mut app, KeyCode::Enter);
+    let host = render(&mut app);
+    let last = host.lines().last().unwrap().to_string();
+    assert!(
+        last.contains("p follow") && !last.contains("sort"),
+        "{last}"
+    );
+}
+
+#[test]
+fn remapped_keys_drive_the_app_and_show_in_help() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    app.keymap = super::keymap::Keymap::with_remaps(&[super::keymap::Remap {
+        action: "sort".into(),
+        keys: vec!["o".into()],
+        file: "c.toml".into(),
+        line: 3,
+    }])
+    .unwrap();
+    keys(&mut app, "s");
+    assert_eq!(app.fleet.sort, SortColumn::Status);
+    keys(&mut app, "o");
+    assert_eq!(app.fleet.sort, SortColumn::Name);
+    keys(&mut app, "?");
+    let text = render(&mut app);
+    assert!(text.contains("o  sort by next column"), "{text}");
+}
+
+#[test]
+fn thousand_hosts_scroll_and_render_only_the_window() {
+    let mut app = fixtures::large_fleet(1000, 120, 40);
+    key(&mut app, KeyCode::PageDown);
+    key(&mut app, KeyCode::PageDown);
+    let sel = app.selected_row().unwrap();
+    assert!(sel >= 60, "{sel}");
+    assert!(
+        app.fleet.offset <= sel && sel < app.fleet.offset + ui::fleet_table_height(&app) as usize
+    );
+    keys(&mut app, "G");
+    assert_eq!(app.selected_row(), Some(999));
+    let text = render(&mut app);
+    let last_host = &app.hosts[app.fleet.rows[999].host().unwrap()].name;
+    assert!(text.contains(last_host.as_str()), "{text}");
+}
+
+#[test]
+fn mouse_click_selects_and_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    let click = |row| {
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 5,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(click(ui::fleet_first_row_y(&app) + 2));
+    assert_eq!(app.selected_row(), Some(2));
+    app.update(Event::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 5,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(app.selected_row(), Some(3));
+    app.mouse = false;
+    app.update(click(ui::fleet_first_row_y(&app)));
+    assert_eq!(app.selected_row(), Some(3), "mouse off in config");
+}
+
+#[test]
+fn no_color_frames_read_the_same() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 80, 24);
+    let coloured = render(&mut app);
+    app.color_mode = super::theme::ColorMode::None;
+    app.set_theme("dark").unwrap();
+    assert_eq!(render(&mut app), coloured);
+}

@@ -1,0 +1,424 @@
+//! One host: charts over the retention window, disks, watched units, top
+//! processes and a log pane.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
+
+use crate::console::app::{App, HostSlot, HostViewState};
+use crate::console::series::Series;
+use crate::console::widgets::bars::{human_age, human_bytes, human_duration, usage_bar};
+use crate::console::widgets::table::{self, Cell, Column, Row};
+use crate::health::{HostHealth, Status};
+
+/// Rows of the charts band and the middle band for a body of `height` rows.
+pub fn band_heights(height: u16) -> (u16, u16) {
+    if height >= 40 {
+        (9, 12)
+    } else if height >= 28 {
+        (7, 9)
+    } else {
+        (5, 7)
+    }
+}
+
+/// Height of the log pane's text (inside its border) for a body of `height` rows.
+pub fn log_text_height(height: u16) -> u16 {
+    let (charts, middle) = band_heights(height);
+    height.saturating_sub(2 + charts + middle + 2)
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let Some(hv) = &app.host_view else {
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "No host open. Select one in the fleet (1) and press Enter, or :host NAME.",
+                t.muted,
+            )),
+            area,
+        );
+        return;
+    };
+    let slot = &app.hosts[hv.host];
+    let (charts_h, middle_h) = band_heights(area.height);
+    let [head, charts, middle, log] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(charts_h),
+        Constraint::Length(middle_h),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    draw_header(f, head, app, slot);
+    let health = slot
+        .health
+        .as_ref()
+        .filter(|h| h.status != Status::Unreachable);
+    draw_charts(f, charts, app, slot, health);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(middle);
+    draw_disks_and_units(f, left, app, slot);
+    draw_top(f, right, app, slot);
+    draw_log(f, log, app, slot, hv);
+}
+
+fn draw_header(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot) {
+    let t = &app.theme;
+    let (sym, style, word) = match slot.status() {
+        Some(s) => (s.symbol(), t.status(s), s.as_str()),
+        None => ("·", t.muted, "waiting"),
+    };
+    let mut first = vec![
+        Span::styled(format!("{sym} {word} "), style),
+        Span::styled(slot.name.clone(), t.header),
+        Span::styled(format!("  {}", slot.address), t.muted),
+    ];
+    if !slot.roles.is_empty() {
+        first.push(Span::styled(
+            format!("  roles {}", slot.roles.join(", ")),
+            t.text,
+        ));
+    }
+    let mut second = Vec::new();
+    match &slot.health {
+        None => second.push(Span::styled("waiting for the first probe…", t.muted)),
+        Some(h) => {
+            if let Some(err) = &h.error {
+                second.push(Span::styled(
+                    format!("unreachable: {err}"),
+                    t.status(Status::Unreachable),
+                ));
+                if let Some(seen) = h.last_seen {
+                    second.push(Span::styled(
+                        format!("  (last seen {} ago)", human_age(app.now - seen)),
+                        t.muted,
+                    ));
+                }
+            } else {
+                let mut facts = Vec::new();
+                if let Some(up) = h.uptime_secs {
+                    facts.push(format!("up {}", human_duration(up)));
+                }
+                if let Some(c) = h.cores {
+                    facts.push(format!("{c} cores"));
+                }
+                if let Some(p) = h.procs {
+                    facts.push(format!("{p} procs"));
+                }
+                if let Some(ms) = h.probe_ms {
+                    facts.push(format!("probe {ms:.0}ms"));
+                }
+                if let Some(at) = slot.updated_at {
+                    facts.push(format!("updated {} ago", human_age(app.now - at)));
+                }
+                if !h.reasons.is_empty() {
+                    second.push(Span::styled(h.reasons.join(" · "), t.status(h.status)));
+                    second.push(Span::raw("  "));
+                }
+                second.push(Span::styled(facts.join(" · "), t.muted));
+            }
+        }
+    }
+    f.render_widget(
+        Paragraph::new(vec![Line::from(first), Line::from(second)]),
+        area,
+    );
+}
+
+fn chart(f: &mut Frame, area: Rect, app: &App, title: String, series: &Series, max: Option<f64>) {
+    let t = &app.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Span::styled(title, t.header));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if series.is_empty() {
+        f.render_widget(Paragraph::new(Span::styled("no data", t.muted)), inner);
+        return;
+    }
+    let w = inner.width as usize;
+    let top = max
+        .unwrap_or_else(|| series.max().unwrap_or(1.0))
+        .max(f64::EPSILON);
+    // Sparkline bars are integers: scale to 0..=1000 to keep resolution.
+    let data: Vec<u64> = series
+        .tail(w)
+        .map(|v| ((v / top).clamp(0.0, 1.0) * 1000.0).round() as u64)
+        .collect();
+    f.render_widget(
+        Sparkline::default().data(&data).max(1000).style(t.chart),
+        inner,
+    );
+}
+
+fn draw_charts(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot, h: Option<&HostHealth>) {
+    let window = human_duration(app.retention_secs);
+    let cols = Layout::horizontal([Constraint::Ratio(1, 4); 4]).split(area);
+    let cur = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.0}%"));
+    let s = &slot.series;
+    chart(
+        f,
+        cols[0],
+        app,
+        format!(" CPU {} ({window}) ", cur(h.and_then(|h| h.cpu_pct))),
+        &s.cpu,
+        Some(100.0),
+    );
+    chart(
+        f,
+        cols[1],
+        app,
+        format!(" MEM {} ", cur(h.and_then(|h| h.mem_used_pct))),
+        &s.mem,
+        Some(100.0),
+    );
+    let wide = cols[2].width >= 26;
+    let load = h
+        .and_then(|h| {
+            if wide {
+                Some(format!("{:.2} {:.2} {:.2}", h.load1?, h.load5?, h.load15?))
+            } else {
+                Some(format!("{:.2}", h.load1?))
+            }
+        })
+        .unwrap_or_else(|| "-".into());
+    chart(f, cols[2], app, format!(" LOAD {load} "), &s.load, None);
+    let net = h
+        .and_then(|h| {
+            Some(format!(
+                "↓{} ↑{}",
+                human_bytes(h.net_rx_bps?),
+                human_bytes(h.net_tx_bps?)
+            ))
+        })
+        .unwrap_or_else(|| "-".into());
+    let [rx, tx] =
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(cols[3]);
+    let top = s
+        .net_rx
+        .max()
+        .unwrap_or(0.0)
+        .max(s.net_tx.max().unwrap_or(0.0));
+    chart(f, rx, app, format!(" NET {net} "), &s.net_rx, Some(top));
+    chart(f, tx, app, " out ".to_string(), &s.net_tx, Some(top));
+}
+
+fn draw_disks_and_units(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot) {
+    let t = &app.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Span::styled(" Disks · Units ", t.header));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let mut lines = Vec::new();
+    let h = slot.health.as_ref();
+    let disks = h.map(|h| h.disks.as_slice()).unwrap_or(&[]);
+    let mount_w = disks
+        .iter()
+        .map(|d| d.mount.chars().count())
+        .max()
+        .unwrap_or(1)
+        .min(14);
+    let bar_w = (inner.width as usize)
+        .saturating_sub(mount_w + 18)
+        .clamp(4, 30);
+    for d in disks {
+        let style = if d.status == Status::Up {
+            t.chart
+        } else {
+            t.status(d.status)
+        };
+        let mount: String = d.mount.chars().take(mount_w).collect();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mount:<mount_w$} "), t.text),
+            Span::styled(usage_bar(d.used_pct, bar_w), style),
+            Span::styled(
+                format!(" {:>3.0}% {}", d.used_pct, human_bytes(d.size_bytes as f64)),
+                t.text,
+            ),
+        ]));
+    }
+    if disks.is_empty() {
+        lines.push(Line::from(Span::styled("no disk figures", t.muted)));
+    }
+    let reported = h.map(|h| h.services.as_slice()).unwrap_or(&[]);
+    let mut names: Vec<&str> = slot.services.iter().map(String::as_str).collect();
+    for s in reported {
+        if !names.contains(&s.name.as_str()) {
+            names.push(&s.name);
+        }
+    }
+    for name in names {
+        match reported.iter().find(|s| s.name == name) {
+            Some(s) => lines.push(Line::from(vec![
+                Span::styled(format!("{} ", s.status.symbol()), t.status(s.status)),
+                Span::styled(format!("{name} "), t.text),
+                Span::styled(format!("{}/{}", s.active, s.sub), t.status(s.status)),
+            ])),
+            None => lines.push(Line::from(vec![
+                Span::styled("· ", t.muted),
+                Span::styled(format!("{name} "), t.text),
+                Span::styled("unknown", t.muted),
+            ])),
+        }
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_top(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot) {
+    let t = &app.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Span::styled(" Top processes ", t.header));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let procs = slot
+        .health
+        .as_ref()
+        .map(|h| h.top.as_slice())
+        .unwrap_or(&[]);
+    if procs.is_empty() {
+        f.render_widget(
+            Paragraph::new(Span::styled("no process figures", t.muted)),
+            inner,
+        );
+        return;
+    }
+    let c = |title: &str, width: u16, right: bool, priority: u8| Column {
+        title: title.into(),
+        width,
+        right,
+        priority,
+    };
+    let cols = [
+        c("PID", 7, true, 0),
+        c("USER", 8, false, 2),
+        c("CPU%", 5, true, 0),
+        c("MEM%", 5, true, 0),
+        c("RSS", 5, true, 1),
+        c("COMMAND", 12, false, 0),
+    ];
+    let rows: Vec<Row> = procs
+        .iter()
+        .take(inner.height.saturating_sub(1) as usize)
+        .map(|p| Row::Cells {
+            cells: vec![
+                Cell::new(p.pid.to_string()),
+                Cell::new(p.user.clone()),
+                Cell::new(format!("{:.1}", p.cpu_pct)),
+                Cell::new(format!("{:.1}", p.mem_pct)),
+                Cell::new(human_bytes(p.rss_bytes as f64)),
+                Cell::new(p.command.clone()).spanning(1),
+            ],
+            style: t.text,
+        })
+        .collect();
+    table::render(
+        f.buffer_mut(),
+        inner,
+        &cols,
+        t.header,
+        &rows,
+        None,
+        Style::default(),
+    );
+}
+
+fn draw_log(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot, hv: &HostViewState) {
+    let t = &app.theme;
+    let mut title = vec![Span::styled(" Log ", t.header)];
+    match &slot.log_target {
+        Some(target) => title.push(Span::styled(format!("{} ", target.describe()), t.text)),
+        None => title.push(Span::styled("(none named) ", t.muted)),
+    }
+    title.push(if hv.follow {
+        Span::styled("· following ", t.status(Status::Up))
+    } else {
+        Span::styled(
+            format!("· paused (+{}) ", hv.scroll),
+            t.status(Status::Warn),
+        )
+    });
+    if !hv.search.is_empty() {
+        title.push(Span::styled(format!("· /{} ", hv.search.text), t.accent));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border)
+        .title(Line::from(title));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if slot.log_target.is_none() {
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "No log for this host: name one in the profile (logs = [{ unit = \"nginx\" }] or { file = \"/var/log/…\" }).",
+                t.muted,
+            )),
+            inner,
+        );
+        return;
+    }
+    let h = inner.height as usize;
+    // Walk from the newest line backwards, keeping matches, so only what fits is built.
+    let mut shown: Vec<&String> = slot
+        .log
+        .lines
+        .iter()
+        .rev()
+        .filter(|l| hv.search.keeps([l.as_str()]))
+        .skip(hv.scroll)
+        .take(h)
+        .collect();
+    shown.reverse();
+    let mut lines: Vec<Line> = shown
+        .into_iter()
+        .map(|l| highlight(l, &hv.search, t.text, t.highlight))
+        .collect();
+    if lines.is_empty() {
+        let msg = match (&slot.log.ended, slot.log.lines.is_empty()) {
+            (Some(why), _) => format!("log tail stopped: {why}"),
+            (None, true) => "waiting for log lines…".to_string(),
+            (None, false) => "no line matches the search".to_string(),
+        };
+        lines.push(Line::from(Span::styled(msg, t.muted)));
+    } else if let Some(why) = &slot.log.ended {
+        if lines.len() == h {
+            lines.remove(0);
+        }
+        lines.push(Line::from(Span::styled(
+            format!("— log tail stopped: {why}"),
+            t.muted,
+        )));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn highlight<'a>(
+    line: &'a str,
+    search: &crate::console::filter::Filter,
+    text: Style,
+    hi: Style,
+) -> Line<'a> {
+    let ranges = search.matches_in(line);
+    if ranges.is_empty() {
+        return Line::from(Span::styled(line, text));
+    }
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for (s, e) in ranges {
+        if s > at {
+            spans.push(Span::styled(&line[at..s], text));
+        }
+        spans.push(Span::styled(&line[s..e], hi));
+        at = e;
+    }
+    if at < line.len() {
+        spans.push(Span::styled(&line[at..], text));
+    }
+    Line::from(spans)
+}

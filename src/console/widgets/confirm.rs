@@ -1,0 +1,234 @@
+//! The confirmation dialog every change to production goes through. Cancel has the
+//! focus when it opens, so a stray Enter never confirms; in production the
+//! environment's name must be typed before Confirm can be chosen.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use crate::config::Environment;
+use crate::console::theme::Theme;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    Cancel,
+    Confirm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    Pending,
+    Cancelled,
+    Confirmed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmDialog {
+    pub title: String,
+    /// What will happen, one line each (the plan's steps).
+    pub body: Vec<String>,
+    pub environment: Environment,
+    /// What must be typed in production (the environment's name).
+    pub expected: String,
+    pub typed: String,
+    pub focus: Button,
+    /// Identifies the change being confirmed, for whoever opened the dialog.
+    pub tag: String,
+}
+
+impl ConfirmDialog {
+    pub fn new(
+        title: impl Into<String>,
+        body: Vec<String>,
+        environment: Environment,
+        tag: impl Into<String>,
+    ) -> Self {
+        ConfirmDialog {
+            title: title.into(),
+            body,
+            environment,
+            expected: environment.as_str().to_string(),
+            typed: String::new(),
+            focus: Button::Cancel,
+            tag: tag.into(),
+        }
+    }
+
+    pub fn needs_typing(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    /// Whether Confirm may be chosen now.
+    pub fn armed(&self) -> bool {
+        !self.needs_typing() || self.typed == self.expected
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> ConfirmOutcome {
+        match key.code {
+            KeyCode::Esc => return ConfirmOutcome::Cancelled,
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                return ConfirmOutcome::Cancelled;
+            }
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
+                self.focus = match self.focus {
+                    Button::Cancel if self.armed() => Button::Confirm,
+                    _ => Button::Cancel,
+                };
+            }
+            KeyCode::Enter => {
+                return match self.focus {
+                    Button::Confirm if self.armed() => ConfirmOutcome::Confirmed,
+                    Button::Confirm => ConfirmOutcome::Pending,
+                    Button::Cancel => ConfirmOutcome::Cancelled,
+                };
+            }
+            KeyCode::Backspace if self.needs_typing() => {
+                self.typed.pop();
+                if !self.armed() {
+                    self.focus = Button::Cancel;
+                }
+            }
+            KeyCode::Char(c) if self.needs_typing() => {
+                self.typed.push(c);
+                if !self.armed() {
+                    self.focus = Button::Cancel;
+                }
+            }
+            _ => {}
+        }
+        ConfirmOutcome::Pending
+    }
+
+    pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let width = area.width.min(64);
+        let height =
+            (self.body.len() as u16 + if self.needs_typing() { 7 } else { 5 }).min(area.height);
+        let rect = Rect::new(
+            area.x + (area.width.saturating_sub(width)) / 2,
+            area.y + (area.height.saturating_sub(height)) / 2,
+            width,
+            height,
+        );
+        f.render_widget(Clear, rect);
+        let border = if self.environment == Environment::Production {
+            theme.environment(Environment::Production)
+        } else {
+            theme.border
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(border)
+            .title(Span::styled(format!(" {} ", self.title), theme.header));
+        let mut lines: Vec<Line> = self
+            .body
+            .iter()
+            .map(|l| Line::from(Span::styled(l.clone(), theme.text)))
+            .collect();
+        lines.push(Line::default());
+        if self.needs_typing() {
+            lines.push(Line::from(vec![
+                Span::styled("Type ", theme.text),
+                Span::styled(self.expected.clone(), theme.environment(self.environment)),
+                Span::styled(" to confirm:", theme.text),
+            ]));
+            lines.push(Line::from(Span::styled(
+                format!("> {}_", self.typed),
+                theme.accent,
+            )));
+        }
+        let button = |label: &str, b: Button| {
+            let mut style = if self.focus == b {
+                theme.selection
+            } else {
+                theme.text
+            };
+            if b == Button::Confirm && !self.armed() {
+                style = theme.muted.add_modifier(Modifier::CROSSED_OUT);
+            }
+            let text = if self.focus == b {
+                format!("[> {label} <]")
+            } else {
+                format!("[  {label}  ]")
+            };
+            Span::styled(text, style)
+        };
+        lines.push(
+            Line::from(vec![
+                button("Cancel", Button::Cancel),
+                Span::raw("   "),
+                button("Confirm", Button::Confirm),
+            ])
+            .alignment(Alignment::Center),
+        );
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            rect,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn typed(d: &mut ConfirmDialog, s: &str) {
+        for c in s.chars() {
+            d.on_key(key(KeyCode::Char(c)));
+        }
+    }
+
+    #[test]
+    fn cancel_is_focused_and_enter_cancels() {
+        let mut d = ConfirmDialog::new("Deploy", vec![], Environment::Staging, "t");
+        assert_eq!(d.focus, Button::Cancel);
+        assert_eq!(d.on_key(key(KeyCode::Enter)), ConfirmOutcome::Cancelled);
+    }
+
+    #[test]
+    fn outside_production_tab_then_enter_confirms() {
+        let mut d = ConfirmDialog::new("Deploy", vec![], Environment::Staging, "t");
+        d.on_key(key(KeyCode::Tab));
+        assert_eq!(d.on_key(key(KeyCode::Enter)), ConfirmOutcome::Confirmed);
+    }
+
+    #[test]
+    fn production_needs_the_environment_name_typed() {
+        let mut d = ConfirmDialog::new("Deploy", vec![], Environment::Production, "t");
+        d.on_key(key(KeyCode::Tab));
+        assert_eq!(d.focus, Button::Cancel, "confirm cannot take focus unarmed");
+        typed(&mut d, "producti");
+        d.on_key(key(KeyCode::Tab));
+        assert_eq!(d.focus, Button::Cancel);
+        typed(&mut d, "on");
+        assert!(d.armed());
+        d.on_key(key(KeyCode::Tab));
+        assert_eq!(d.on_key(key(KeyCode::Enter)), ConfirmOutcome::Confirmed);
+    }
+
+    #[test]
+    fn a_typo_disarms_and_moves_focus_back() {
+        let mut d = ConfirmDialog::new("Deploy", vec![], Environment::Production, "t");
+        typed(&mut d, "production");
+        d.on_key(key(KeyCode::Tab));
+        assert_eq!(d.focus, Button::Confirm);
+        typed(&mut d, "x");
+        assert_eq!(d.focus, Button::Cancel);
+        assert_eq!(d.on_key(key(KeyCode::Enter)), ConfirmOutcome::Cancelled);
+    }
+
+    #[test]
+    fn escape_cancels() {
+        let mut d = ConfirmDialog::new("Deploy", vec![], Environment::Production, "t");
+        assert_eq!(d.on_key(key(KeyCode::Esc)), ConfirmOutcome::Cancelled);
+    }
+}

@@ -1,0 +1,7 @@
+//! Reusable drawing pieces. Each renders from data it is given; none holds state
+//! beyond what the app passes in.
+
+pub mod bars;
+pub mod confirm;
+pub mod sparkline;
+pub mod table;
