@@ -303,11 +303,7 @@ impl App {
         if self.rows_dirty {
             self.fleet.rows = fleet::build_rows(self);
             self.rows_dirty = false;
-            if self
-                .fleet
-                .selected
-                .is_none_or(|s| self.row_of(s).is_none())
-            {
+            if self.fleet.selected.is_none_or(|s| self.row_of(s).is_none()) {
                 self.fleet.selected = self.fleet.rows.iter().find_map(FleetRow::host);
             }
             self.ensure_visible();
