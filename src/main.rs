@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use opsctl::cli::{self, exit};
 
 #[derive(Debug, Parser)]
-#[command(name = "opsctl", version, about = "Terminal ops console and profiler for production hosting")]
+#[command(
+    name = "opsctl",
+    version,
+    about = "Terminal ops console and profiler for production hosting"
+)]
 struct Cli {
     /// Profile name or path (default: $OPSCTL_PROFILE, else the embedded `local` profile).
     #[arg(long, global = true, env = "OPSCTL_PROFILE")]
@@ -26,7 +30,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Commands::Digest(args)) => cli::digest::run(&args),
         Some(Commands::Console(args)) => run_console(cli.profile.as_deref(), &args),
-        None => run_console(cli.profile.as_deref(), &cli::console::ConsoleArgs::default()),
+        None => run_console(
+            cli.profile.as_deref(),
+            &cli::console::ConsoleArgs::default(),
+        ),
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -1,6 +1,10 @@
 //! Profiles and settings: types, loading with precise errors, the embedded
 //! `local` profile, SSH configuration and known_hosts.
 
+pub mod diagnostic;
+pub mod load;
 pub mod profile;
 
+pub use diagnostic::Diagnostic;
+pub use load::{LoadError, LoadedProfile, ProfileSource, load, parse_profile};
 pub use profile::*;

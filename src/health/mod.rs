@@ -3,4 +3,6 @@
 
 pub mod model;
 
-pub use model::{CheckResult, DiskUsage, HostHealth, ProcessInfo, ServiceState, Status, SweepReport};
+pub use model::{
+    CheckResult, DiskUsage, HostHealth, ProcessInfo, ServiceState, Status, SweepReport,
+};
