@@ -14,7 +14,7 @@ pub struct Diagnostic {
     pub message: String,
     pub hint: Option<String>,
     /// The offending line and the caret range within it (in characters).
-    snippet: Option<(String, Range<usize>)>,
+    snippet: Option<Box<(String, Range<usize>)>>,
 }
 
 impl Diagnostic {
@@ -36,7 +36,7 @@ impl Diagnostic {
             col: col0 + 1,
             message: message.into(),
             hint: None,
-            snippet: Some((text.to_string(), col0..caret_end.max(col0 + 1))),
+            snippet: Some(Box::new((text.to_string(), col0..caret_end.max(col0 + 1)))),
         }
     }
 
@@ -76,7 +76,8 @@ impl fmt::Display for Diagnostic {
                 self.file, self.line, self.col, self.message
             )?;
         }
-        if let Some((text, carets)) = &self.snippet {
+        if let Some(snippet) = &self.snippet {
+            let (text, carets) = snippet.as_ref();
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());
             write!(

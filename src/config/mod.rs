@@ -4,6 +4,8 @@
 pub mod diagnostic;
 pub mod load;
 pub mod profile;
+pub mod redact;
+pub mod resolve;
 
 pub use diagnostic::Diagnostic;
 pub use load::{LoadError, LoadedProfile, ProfileSource, load, parse_profile};
