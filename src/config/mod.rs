@@ -1,6 +1,8 @@
 //! Profiles and settings: types, loading with precise errors, the embedded
 //! `local` profile, SSH configuration and known_hosts.
 
+pub mod host_key_policy;
+pub mod known_hosts;
 pub mod profile;
 
 pub use profile::*;
