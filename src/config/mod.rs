@@ -2,6 +2,8 @@
 //! `local` profile, SSH configuration and known_hosts.
 
 pub mod diagnostic;
+pub mod host_key_policy;
+pub mod known_hosts;
 pub mod load;
 pub mod profile;
 pub mod redact;
