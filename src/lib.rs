@@ -7,4 +7,5 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod health;
+pub mod logging;
 pub mod remote;
