@@ -7,14 +7,17 @@
 
 pub mod action;
 pub mod app;
+pub mod collector;
 pub mod event;
 pub mod filter;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod keymap;
 pub mod palette;
+pub mod runtime;
 pub mod series;
 pub mod settings;
+pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod views;

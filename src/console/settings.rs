@@ -53,14 +53,9 @@ struct RawSettings {
     keys: BTreeMap<String, toml::Spanned<KeyList>>,
 }
 
-/// The config directory: `$XDG_CONFIG_HOME/opsctl`, else `~/.config/opsctl`.
+/// The config directory (`$XDG_CONFIG_HOME/opsctl` or `~/.config/opsctl`).
 pub fn config_dir() -> Option<PathBuf> {
-    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(x).join("opsctl"));
-    }
-    std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .map(|h| PathBuf::from(h).join(".config").join("opsctl"))
+    crate::config::load::config_dir()
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

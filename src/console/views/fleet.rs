@@ -489,7 +489,8 @@ pub fn summary(app: &App) -> String {
     for h in &app.hosts {
         counts[status_rank(h) as usize] += 1;
     }
-    let mut parts = vec![format!("{} hosts", app.hosts.len())];
+    let n = app.hosts.len();
+    let mut parts = vec![format!("{n} host{}", if n == 1 { "" } else { "s" })];
     for (i, name) in ["waiting", "up", "warn", "critical", "unreachable"]
         .iter()
         .enumerate()

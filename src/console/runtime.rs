@@ -1,0 +1,315 @@
+//! The event loop: one channel of events (input thread, collectors), a clock tick,
+//! termination signals, and a frame limiter. State changes only in `App::update`;
+//! a frame is drawn only when something changed, at most every `FRAME`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::app::{App, Effect};
+use super::collector::{self, HostPoller};
+use super::event::Event;
+use super::ui;
+use crate::remote::Remote;
+
+/// At most ~30 frames a second.
+pub const FRAME: Duration = Duration::from_millis(33);
+/// Events applied before a frame gets a chance to be drawn, so a burst of data
+/// cannot starve the screen.
+const MAX_BATCH: usize = 2048;
+pub const CHANNEL_CAPACITY: usize = 4096;
+
+/// What feeds the console: one poller and (optionally) one remote per host, in
+/// profile order. The remote is used for log tails.
+pub struct Collectors {
+    pub pollers: Vec<Box<dyn HostPoller>>,
+    pub remotes: Vec<Option<Arc<dyn Remote>>>,
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Stop after the first frame (startup measurement).
+    pub exit_after_first_frame: bool,
+}
+
+/// What the loop reports when it ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome {
+    pub first_frame: Option<Duration>,
+    pub frames: u64,
+}
+
+/// Reads terminal input on a dedicated thread (crossterm's read blocks) and
+/// forwards it. The thread ends when the channel closes or input fails.
+pub fn spawn_input_thread(tx: mpsc::Sender<Event>) {
+    let spawned = std::thread::Builder::new()
+        .name("opsctl-input".into())
+        .spawn(move || {
+            use crossterm::event::{Event as CtEvent, KeyEventKind};
+            loop {
+                let ev = match crossterm::event::read() {
+                    Ok(CtEvent::Key(k)) if k.kind != KeyEventKind::Release => Event::Key(k),
+                    Ok(CtEvent::Mouse(m)) => Event::Mouse(m),
+                    Ok(CtEvent::Resize(width, height)) => Event::Resize { width, height },
+                    Ok(_) => continue,
+                    Err(e) => {
+                        tracing::error!("terminal input failed: {e}");
+                        let _ = tx.blocking_send(Event::Terminate);
+                        return;
+                    }
+                };
+                if tx.blocking_send(ev).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the input thread: {e}");
+    }
+}
+
+fn draw<B: Backend>(term: &mut Terminal<B>, app: &mut App) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    app.prepare();
+    term.draw(|f| ui::draw(f, app))
+        .map_err(|e| anyhow::anyhow!("drawing the console: {e}"))?;
+    app.dirty = false;
+    Ok(())
+}
+
+/// Runs until the app asks to quit or a termination signal arrives.
+/// `tx`/`rx` is the event channel; input and collectors send into `tx`.
+pub async fn run<B: Backend>(
+    mut app: App,
+    term: &mut Terminal<B>,
+    tx: mpsc::Sender<Event>,
+    mut rx: mpsc::Receiver<Event>,
+    collectors: Collectors,
+    opts: Options,
+    started: Instant,
+) -> anyhow::Result<Outcome>
+where
+    B::Error: Send + Sync + 'static,
+{
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+
+    if let Ok(size) = term.size() {
+        app.update(Event::Resize {
+            width: size.width,
+            height: size.height,
+        });
+    }
+    draw(term, &mut app)?;
+    let mut outcome = Outcome {
+        first_frame: Some(started.elapsed()),
+        frames: 1,
+    };
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "first frame"
+    );
+    if opts.exit_after_first_frame {
+        return Ok(outcome);
+    }
+
+    let pollers = collector::spawn_pollers(collectors.pollers, collectors.interval, tx.clone());
+    let mut tails: HashMap<usize, JoinHandle<()>> = HashMap::new();
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_draw = Instant::now();
+
+    while !app.quit {
+        let next_frame = app
+            .dirty
+            .then(|| tokio::time::Instant::from_std(last_draw + FRAME));
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(ev) => {
+                    app.update(ev);
+                    for _ in 0..MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(ev) => app.update(ev),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None => break,
+            },
+            _ = clock.tick() => app.update(Event::Tick { now: collector::unix_now() }),
+            _ = sigterm.recv() => app.update(Event::Terminate),
+            _ = sighup.recv() => app.update(Event::Terminate),
+            _ = async { if let Some(t) = next_frame { tokio::time::sleep_until(t).await } }, if next_frame.is_some() => {
+                draw(term, &mut app)?;
+                outcome.frames += 1;
+                last_draw = Instant::now();
+            }
+        }
+        for effect in std::mem::take(&mut app.effects) {
+            match effect {
+                Effect::TailLog { host, target } => {
+                    if let Some(old) = tails.remove(&host) {
+                        old.abort();
+                    }
+                    match collectors.remotes.get(host).cloned().flatten() {
+                        Some(remote) => {
+                            tails.insert(
+                                host,
+                                collector::spawn_log_tail(host, remote, target, tx.clone()),
+                            );
+                        }
+                        None => app.update(Event::LogEnded {
+                            host,
+                            reason: "this host cannot be reached for logs".into(),
+                        }),
+                    }
+                }
+                Effect::StopLog { host } => {
+                    if let Some(t) = tails.remove(&host) {
+                        t.abort();
+                    }
+                }
+                Effect::Confirmed { tag } => tracing::info!(%tag, "confirmed"),
+            }
+        }
+    }
+    for t in pollers.into_iter().chain(tails.into_values()) {
+        t.abort();
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Environment;
+    use crate::console::fixtures;
+    use crate::health::{HostHealth, Status};
+    use async_trait::async_trait;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+
+    struct Fixed(Status);
+
+    #[async_trait]
+    impl HostPoller for Fixed {
+        async fn poll(&mut self) -> HostHealth {
+            HostHealth {
+                status: self.0,
+                error: (self.0 == Status::Unreachable).then(|| "auth failed".to_string()),
+                ..HostHealth::default()
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn collector_events_reach_the_screen_and_q_quits() {
+        let app = fixtures::mixed_fleet(Environment::Development, 120, 30);
+        let n = app.hosts.len();
+        let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let mut pollers: Vec<Box<dyn HostPoller>> = Vec::new();
+        for i in 0..n {
+            pollers.push(Box::new(Fixed(if i == 0 {
+                Status::Unreachable
+            } else {
+                Status::Up
+            })));
+        }
+        let collectors = Collectors {
+            pollers,
+            remotes: vec![None; n],
+            interval: Duration::from_millis(20),
+        };
+        let keys = tx.clone();
+        let driver = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            keys.send(Event::Key(KeyEvent::new(
+                KeyCode::Char('q'),
+                KeyModifiers::NONE,
+            )))
+            .await
+            .unwrap();
+        });
+        let out = tokio::time::timeout(
+            Duration::from_secs(10),
+            run(
+                app,
+                &mut term,
+                tx,
+                rx,
+                collectors,
+                Options::default(),
+                Instant::now(),
+            ),
+        )
+        .await
+        .expect("the loop ends on q")
+        .unwrap();
+        driver.await.unwrap();
+        assert!(out.frames >= 2, "{out:?}");
+        let screen = term.backend().to_string();
+        assert!(screen.contains("unreachable: auth failed"), "{screen}");
+    }
+
+    #[tokio::test]
+    async fn redraws_are_limited_to_the_frame_rate() {
+        let app = fixtures::mixed_fleet(Environment::Development, 80, 24);
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let keys = tx.clone();
+        // 500 key presses over ~0.5 s: without a limiter that is 500 frames.
+        let driver = tokio::spawn(async move {
+            for i in 0..500 {
+                let c = if i % 2 == 0 { 'j' } else { 'k' };
+                keys.send(Event::Key(KeyEvent::new(
+                    KeyCode::Char(c),
+                    KeyModifiers::NONE,
+                )))
+                .await
+                .unwrap();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            keys.send(Event::Key(KeyEvent::new(
+                KeyCode::Char('q'),
+                KeyModifiers::NONE,
+            )))
+            .await
+            .unwrap();
+        });
+        let collectors = Collectors {
+            pollers: Vec::new(),
+            remotes: Vec::new(),
+            interval: Duration::from_secs(60),
+        };
+        let started = Instant::now();
+        let out = tokio::time::timeout(
+            Duration::from_secs(20),
+            run(
+                app,
+                &mut term,
+                tx,
+                rx,
+                collectors,
+                Options::default(),
+                started,
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        driver.await.unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        let max = (secs / FRAME.as_secs_f64()).ceil() as u64 + 2;
+        assert!(out.frames <= max, "{} frames in {secs:.2}s", out.frames);
+    }
+}
