@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::exit;
 use crate::config::{Profile, Transport};
 use crate::console::app::{App, NoticeLevel};
-use crate::console::collector::{HostPoller, unix_now};
+use crate::console::collector::{HostPoller, poll_timeout, unix_now};
 use crate::console::keymap::Keymap;
 use crate::console::runtime::{self, Collectors, Options};
 use crate::console::settings::Settings;
@@ -42,8 +42,10 @@ struct ReachabilityPoller {
     address: String,
     roles: Vec<String>,
     remote: Option<Arc<dyn Remote>>,
-    timeout: Duration,
+    full_timeout: Duration,
+    interval: Duration,
     last_seen: Option<i64>,
+    polled: bool,
 }
 
 #[async_trait]
@@ -60,9 +62,11 @@ impl HostPoller for ReachabilityPoller {
             h.error = Some("SSH transport not available in this build".into());
             return h;
         };
-        let cmd = Command::new("true").timeout(self.timeout);
+        let timeout = poll_timeout(self.full_timeout, self.interval, !self.polled);
+        self.polled = true;
+        let cmd = Command::new("true").timeout(timeout);
         let started = Instant::now();
-        match tokio::time::timeout(self.timeout, remote.run(&cmd)).await {
+        match tokio::time::timeout(timeout, remote.run(&cmd)).await {
             Ok(Ok(_)) => {
                 self.last_seen = Some(unix_now());
                 h.probe_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
@@ -73,7 +77,7 @@ impl HostPoller for ReachabilityPoller {
             }
             Err(_) => {
                 h.status = Status::Unreachable;
-                h.error = Some(format!("timeout after {}s", self.timeout.as_secs_f64()));
+                h.error = Some(format!("timeout after {}s", timeout.as_secs_f64()));
             }
         }
         h.last_seen = self.last_seen;
@@ -172,8 +176,10 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
                 address: h.address.clone().unwrap_or_else(|| h.name.clone()),
                 roles: h.roles.clone(),
                 remote: r.clone(),
-                timeout,
+                full_timeout: timeout,
+                interval: Duration::from_secs_f64(interval),
                 last_seen: None,
+                polled: false,
             }) as Box<dyn HostPoller>
         })
         .collect();

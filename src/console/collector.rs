@@ -25,6 +25,18 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// How long one poll may take. The first poll gets the profile's whole
+/// connect + command budget (a first connection may be slow); later polls get at
+/// most one interval (at least a second), so a hung host shows as unreachable
+/// within two intervals instead of after the full SSH timeouts.
+pub fn poll_timeout(full: Duration, interval: Duration, first: bool) -> Duration {
+    if first {
+        full
+    } else {
+        full.min(interval.max(Duration::from_secs(1)))
+    }
+}
+
 /// Something that can report one host's health, again and again.
 #[async_trait]
 pub trait HostPoller: Send {
@@ -193,6 +205,21 @@ mod tests {
         for t in tasks {
             t.abort();
         }
+    }
+
+    #[test]
+    fn later_polls_are_bounded_by_the_interval() {
+        let full = Duration::from_secs(15);
+        assert_eq!(poll_timeout(full, Duration::from_secs(2), true), full);
+        assert_eq!(
+            poll_timeout(full, Duration::from_secs(2), false),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            poll_timeout(full, Duration::from_millis(100), false),
+            Duration::from_secs(1)
+        );
+        assert_eq!(poll_timeout(full, Duration::from_secs(60), false), full);
     }
 
     #[test]

@@ -1,0 +1,252 @@
+//! End to end: the real binary in tmux against the sandbox (tests/sandbox/up).
+//! The fleet shows the sandbox hosts; a SIGSTOPped sshd turns its row unreachable
+//! within two intervals while the console keeps answering keys; `q` exits with
+//! status 0 and leaves the terminal as it found it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use opsctl::config::Profile;
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn tmux(args: &[&str]) -> std::process::Output {
+    Command::new("tmux")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("tmux not runnable ({e}): apt-get install -y tmux"))
+}
+
+/// Ends our tmux session (only ours, by its unique name) however the test ends.
+struct Session(String);
+
+impl Session {
+    fn capture(&self) -> String {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &self.0]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.0.as_str()];
+        args.extend_from_slice(keys);
+        assert!(tmux(&args).status.success(), "send-keys {keys:?}");
+    }
+
+    fn format(&self, f: &str) -> String {
+        let out = tmux(&["display-message", "-p", "-t", &self.0, f]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Polls the screen until `ok` holds, at most `limit`; returns the screen and when.
+    fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> (String, Instant) {
+        let start = Instant::now();
+        loop {
+            let screen = self.capture();
+            if ok(&screen) {
+                return (screen, Instant::now());
+            }
+            assert!(
+                start.elapsed() < limit,
+                "timed out after {limit:?} waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = tmux(&["kill-session", "-t", &self.0]);
+    }
+}
+
+/// Resumes a stopped sshd however the test ends, so no host stays frozen.
+struct Stopped(i32);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) with a pid we read from the sandbox's pid file and checked.
+        unsafe {
+            libc::kill(self.0, libc::SIGCONT);
+        }
+    }
+}
+
+fn row<'a>(screen: &'a str, host: &str) -> Option<&'a str> {
+    screen
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(host))
+}
+
+fn sshd_pid(root: &Path, n: usize) -> i32 {
+    let dir = root.join(format!("target/sandbox/ssh/host{n}"));
+    let text = std::fs::read_to_string(dir.join("sshd.pid"))
+        .unwrap_or_else(|e| panic!("{}: {e}; is the sandbox up?", dir.display()));
+    let pid: i32 = text.trim().parse().expect("pid file holds a pid");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(
+        cmdline.contains(&format!("host{n}/sshd_config")),
+        "pid {pid} is not the sandbox's sshd for host{n}: {cmdline}"
+    );
+    pid
+}
+
+#[test]
+fn console_watches_the_sandbox_fleet_in_tmux() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let profile_path = root.join("target/sandbox/sandbox.toml");
+    let text = std::fs::read_to_string(&profile_path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; start the sandbox first: tests/sandbox/up",
+            profile_path.display()
+        )
+    });
+    let profile: Profile = toml::from_str(&text).expect("the sandbox profile parses");
+    let names: Vec<String> = profile.hosts.iter().map(|h| h.name.clone()).collect();
+    assert!(
+        names.len() >= 2,
+        "the sandbox needs at least two hosts: {names:?}"
+    );
+    let interval = profile.health.interval_secs;
+    // The last host (hostN/ in the sandbox layout) is the one we stop.
+    let victim_n = names.len();
+    let victim = names[victim_n - 1].clone();
+    let pid = sshd_pid(&root, victim_n);
+
+    let home = tempfile::tempdir().expect("tempdir");
+    let exit_file = home.path().join("exit");
+    let bin = env!("CARGO_BIN_EXE_opsctl");
+    // A private config and state dir: the user's keymap must not change the test.
+    let script = format!(
+        "env XDG_CONFIG_HOME={cfg} XDG_STATE_HOME={cfg} {bin} --profile {profile} console; \
+         echo EXIT=$? > {exit}; stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' ' >> {exit}; \
+         echo opsctl-done; sleep 60",
+        cfg = sh_quote(&home.path().display().to_string()),
+        bin = sh_quote(bin),
+        profile = sh_quote(&profile_path.display().to_string()),
+        exit = sh_quote(&exit_file.display().to_string()),
+    );
+    let session = Session(format!("opsctl-e2e-{}", std::process::id()));
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.0,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        &script,
+    ]);
+    assert!(
+        started.status.success(),
+        "tmux new-session: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+
+    // Every sandbox host appears and comes up.
+    let (screen, _) = session.wait_for("every host up", Duration::from_secs(30), |s| {
+        names
+            .iter()
+            .all(|n| row(s, n).is_some_and(|r| r.starts_with('●')))
+    });
+    assert!(screen.contains("sandbox"), "{screen}");
+    assert_eq!(
+        session.format("#{alternate_on}"),
+        "1",
+        "the console uses the alternate screen"
+    );
+
+    // A hung host: its row turns unreachable within two intervals.
+    let stopped_at = Instant::now();
+    // SAFETY: kill(2) on the sandbox sshd we identified above; Stopped resumes it.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let stopped = Stopped(pid);
+    let (screen, seen_at) = session.wait_for(
+        "the stopped host unreachable",
+        Duration::from_secs(60),
+        |s| row(s, &victim).is_some_and(|r| r.contains("unreachable")),
+    );
+    let took = seen_at - stopped_at;
+    let bound = Duration::from_secs_f64(2.0 * interval + 1.5);
+    assert!(
+        took <= bound,
+        "unreachable after {took:?}, more than two intervals ({bound:?}):\n{screen}"
+    );
+    for n in &names[..victim_n - 1] {
+        assert!(
+            row(&screen, n).is_some_and(|r| r.starts_with('●')),
+            "{n} still up:\n{screen}"
+        );
+    }
+
+    // The console keeps answering keys while the host hangs.
+    session.keys(&["/"]);
+    session.keys(&["-l", &names[0]]);
+    let (screen, _) = session.wait_for("the filter applied", Duration::from_secs(5), |s| {
+        s.contains(&format!("filter /{}_", names[0])) && row(s, &victim).is_none()
+    });
+    assert!(row(&screen, &names[0]).is_some(), "{screen}");
+    session.keys(&["Escape"]);
+    session.keys(&["?"]);
+    session.wait_for("the help overlay", Duration::from_secs(5), |s| {
+        s.contains("Keys — fleet view")
+    });
+    session.keys(&["Escape"]);
+    session.wait_for("help closed, all rows back", Duration::from_secs(5), |s| {
+        !s.contains("Keys — fleet view") && names.iter().all(|n| row(s, n).is_some())
+    });
+
+    // Resumed, the host comes back.
+    drop(stopped);
+    session.wait_for("the resumed host up again", Duration::from_secs(60), |s| {
+        row(s, &victim).is_some_and(|r| r.starts_with('●'))
+    });
+
+    session.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        let text = std::fs::read_to_string(&exit_file).unwrap_or_default();
+        if text.contains("EXIT=") && text.contains("echo") {
+            break text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "opsctl did not exit after q:\n{}",
+            session.capture()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.starts_with("EXIT=0"), "{status}");
+    // Cooked mode again: canonical input and echo on (stty prints `-icanon` when off).
+    let modes: Vec<&str> = status
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(modes, ["icanon", "echo"], "{status:?}");
+    let screen = session
+        .wait_for("the shell after exit", Duration::from_secs(5), |s| {
+            s.contains("opsctl-done")
+        })
+        .0;
+    assert_eq!(
+        session.format("#{alternate_on}"),
+        "0",
+        "alternate screen left:\n{screen}"
+    );
+    assert_eq!(session.format("#{cursor_flag}"), "1", "cursor shown again");
+    assert!(
+        !screen.contains("HOST"),
+        "the fleet table is gone:\n{screen}"
+    );
+}
