@@ -10,6 +10,7 @@ pub mod http;
 pub mod model;
 pub mod parse;
 pub mod probe;
+pub mod series;
 pub mod status;
 pub mod sweep;
 
@@ -18,4 +19,5 @@ pub use model::{
     CheckResult, DiskUsage, HostHealth, ProcessInfo, ServiceState, Status, SweepReport,
 };
 pub use probe::{HostProbe, PROBE_SCRIPT, ProbeTarget};
+pub use series::{HostSeries, RingBuffer, Series};
 pub use sweep::sweep;
