@@ -101,6 +101,8 @@ pub struct ProbeOutput {
     pub cores: Option<u32>,
     pub procs: Option<u32>,
     pub disks: Vec<DfEntry>,
+    /// `df` had to be stopped (a hung network mount); `disks` holds what it printed.
+    pub df_timed_out: bool,
     pub units: UnitsReport,
     pub top_cpu: Vec<ProcessInfo>,
     pub top_mem: Vec<ProcessInfo>,
@@ -179,6 +181,7 @@ fn apply_section(out: &mut ProbeOutput, name: &str, body: &str) {
         "nproc" => out.cores = first_u32(body).filter(|n| *n > 0),
         "procs" => out.procs = first_u32(body),
         "df" => out.disks = parse_df(body),
+        "df-timeout" => out.df_timed_out = true,
         "units" => out.units = parse_units_section(body),
         "ps-cpu" => out.top_cpu = parse_ps(body),
         "ps-mem" => out.top_mem = parse_ps(body),

@@ -248,6 +248,11 @@ pub fn assemble(
         probe_ms: None,
     };
     assess(&mut h, thresholds);
+    if p.df_timed_out {
+        h.reasons
+            .push("df timed out (hung network mount?)".to_string());
+        h.status = h.status.max(Status::Warn);
+    }
     if !p.complete {
         // A cut-short probe (slow df, killed script) still reports what it got.
         h.reasons.push("probe output incomplete".to_string());
@@ -274,6 +279,7 @@ mod tests {
     use super::*;
     use crate::health::parse::parse_probe;
     use crate::remote::local::LocalRemote;
+    use std::path::Path;
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!(
@@ -419,6 +425,99 @@ mod tests {
         let cmd = probe_command(&[nasty.to_string()], Duration::ZERO, Duration::from_secs(1));
         assert_eq!(cmd.argv()[2], PROBE_SCRIPT);
         assert_eq!(cmd.argv().last().map(String::as_str), Some(nasty));
+    }
+
+    /// Runs the probe script with `shell`, PATH set to `path` (then the script's own
+    /// fallback directories).
+    fn run_script(shell: &[&str], path: &str, args: &[&str]) -> Vec<u8> {
+        let out = std::process::Command::new(shell[0])
+            .args(&shell[1..])
+            .arg("-c")
+            .arg(PROBE_SCRIPT)
+            .arg("sh")
+            .args(args)
+            .env_clear()
+            .env("PATH", path)
+            .output()
+            .unwrap_or_else(|e| panic!("{shell:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    fn section_names(output: &[u8]) -> Vec<String> {
+        String::from_utf8_lossy(output)
+            .lines()
+            .filter(|l| l.starts_with("==") && l.ends_with("=="))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn fixtures_match_the_current_script() {
+        // If probe.sh changes its sections, the captured fixtures must be retaken.
+        let live = run_script(&["dash"], "/usr/bin:/bin", &["0.05", "nginx"]);
+        assert_eq!(
+            section_names(&live),
+            section_names(&fixture("probe-local-double.txt"))
+        );
+        let live = run_script(&["dash"], "/usr/bin:/bin", &["0"]);
+        assert_eq!(
+            section_names(&live),
+            section_names(&fixture("probe-local-single.txt"))
+        );
+    }
+
+    #[test]
+    fn runs_under_busybox_sh_and_applets() {
+        // An Alpine-like host: busybox sh, and busybox applets first on PATH.
+        let dir = tempfile::tempdir().unwrap();
+        let busybox = "/usr/bin/busybox";
+        assert!(Path::new(busybox).exists(), "apt-get install busybox");
+        for applet in [
+            "cat", "head", "sleep", "nproc", "getconf", "df", "ps", "timeout",
+        ] {
+            std::os::unix::fs::symlink(busybox, dir.path().join(applet)).unwrap();
+        }
+        let path = dir.path().to_str().unwrap();
+        let out = run_script(&[busybox, "sh"], path, &["0.05", "nginx"]);
+        assert_eq!(
+            section_names(&out),
+            section_names(&fixture("probe-busybox.txt"))
+        );
+        let p = parse_probe(&out);
+        let (h, _) = assemble(&target(&["nginx"]), &p, None, &Thresholds::default(), 0);
+        assert!(p.complete);
+        assert!(h.cpu_pct.is_some() && h.mem_used_pct.is_some() && h.cores.is_some());
+        assert!(h.disks.iter().any(|d| d.mount == "/"));
+    }
+
+    #[test]
+    fn hung_df_is_cut_short_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let df = dir.path().join("df");
+        std::fs::write(&df, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        std::fs::set_permissions(&df, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let path = format!("{}:/usr/bin:/bin", dir.path().display());
+        let started = Instant::now();
+        let out = run_script(&["sh"], &path, &["0"]);
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
+        let p = parse_probe(&out);
+        assert!(p.df_timed_out && p.complete);
+        let (h, _) = assemble(&target(&[]), &p, None, &Thresholds::default(), 0);
+        assert!(h.disks.is_empty());
+        assert_eq!(h.status, Status::Warn);
+        assert!(
+            h.reasons
+                .contains(&"df timed out (hung network mount?)".to_string())
+        );
     }
 
     #[tokio::test]

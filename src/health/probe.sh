@@ -26,9 +26,14 @@ echo "$n"
 to=
 command -v timeout >/dev/null 2>&1 && to="timeout 3"
 echo "==df=="
+# A stale NFS mount hangs df: bounded by timeout, and no second try after one.
 out=$($to df -PkT 2>/dev/null)
-[ -n "$out" ] || out=$($to df -Pk 2>/dev/null)
+rc=$?
+# GNU timeout exits 124 when it had to stop df, busybox's 143 (SIGTERM).
+case $rc in 124|143) timed_out=1 ;; *) timed_out= ;; esac
+if [ -z "$out" ] && [ -z "$timed_out" ]; then out=$($to df -Pk 2>/dev/null); fi
 printf '%s\n' "$out" | head -n 512
+[ -n "$timed_out" ] && echo "==df-timeout=="
 echo "==units=="
 if [ $# -gt 0 ]; then
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
