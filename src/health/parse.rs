@@ -15,7 +15,7 @@ const MAX_PROCESSES: usize = 20;
 /// Commands, mounts and names longer than this are cut (on a char boundary).
 const MAX_TEXT: usize = 256;
 
-/// The first line of a probe's output; anything else means the script did not run.
+/// The first line the probe prints; without it the script did not run.
 pub const PROBE_HEADER: &str = "==opsctl-probe 1==";
 
 /// Aggregate CPU time from the `cpu` line of /proc/stat, in jiffies.
@@ -90,7 +90,7 @@ pub enum UnitsReport {
 /// Everything one run of the probe script reported, unprocessed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProbeOutput {
-    /// The first line was [`PROBE_HEADER`].
+    /// [`PROBE_HEADER`] was seen; nothing before it is parsed.
     pub header: bool,
     /// The closing `==end==` marker arrived: the output is not cut short.
     pub complete: bool,
@@ -115,11 +115,14 @@ pub fn parse_probe(output: &[u8]) -> ProbeOutput {
     let mut out = ProbeOutput::default();
     let mut current: Option<&str> = None;
     let mut body = String::new();
-    for (i, line) in text.lines().enumerate() {
-        if i == 0 && line == PROBE_HEADER {
-            out.header = true;
-            continue;
-        }
+    // A chatty shell startup file (.bashrc echoing over SSH) may print before the
+    // script does: everything before the header is skipped.
+    let mut lines = text.lines();
+    if !lines.by_ref().any(|l| l == PROBE_HEADER) {
+        return out;
+    }
+    out.header = true;
+    for line in lines {
         if let Some(name) = marker(line) {
             if let Some(prev) = current {
                 apply_section(&mut out, prev, &body);
@@ -626,8 +629,12 @@ mod tests {
 
     #[test]
     fn garbage_and_truncation() {
-        let p = parse_probe(b"sh: 1: Syntax error\n");
-        assert!(!p.header && !p.complete);
+        let p = parse_probe(b"sh: 1: Syntax error\n==loadavg==\n1 2 3 1/1 1\n==end==\n");
+        assert!(!p.header && !p.complete && p.loadavg.is_none());
+        let mut chatty = b"Welcome to web1!\n".to_vec();
+        chatty.extend_from_slice(fixture("probe-local-single.txt").as_bytes());
+        let p = parse_probe(&chatty);
+        assert!(p.header && p.complete && p.loadavg.is_some());
         let full = fixture("probe-local-double.txt");
         let cut = &full[..full.find("==df==").unwrap()];
         let p = parse_probe(cut.as_bytes());
