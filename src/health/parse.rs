@@ -112,37 +112,36 @@ pub struct ProbeOutput {
 pub fn parse_probe(output: &[u8]) -> ProbeOutput {
     let bytes = &output[..output.len().min(MAX_PROBE_BYTES)];
     let text = String::from_utf8_lossy(bytes);
+    let text = text.as_ref();
     let mut out = ProbeOutput::default();
-    let mut current: Option<&str> = None;
-    let mut body = String::new();
-    // A chatty shell startup file (.bashrc echoing over SSH) may print before the
-    // script does: everything before the header is skipped.
-    let mut lines = text.lines();
-    if !lines.by_ref().any(|l| l == PROBE_HEADER) {
-        return out;
-    }
-    out.header = true;
-    for line in lines {
-        if let Some(name) = marker(line) {
-            if let Some(prev) = current {
-                apply_section(&mut out, prev, &body);
-            }
-            body.clear();
-            if name == "end" {
-                out.complete = true;
-                current = None;
-            } else {
-                current = Some(name);
-            }
+    // The open section: its name and where its body starts in `text`.
+    let mut section: Option<(&str, usize)> = None;
+    let mut pos = 0;
+    for raw in text.split_inclusive('\n') {
+        let line_start = pos;
+        pos += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
+        // A chatty shell startup file (.bashrc echoing over SSH) may print before
+        // the script does: everything before the header is skipped.
+        if !out.header {
+            out.header = line == PROBE_HEADER;
             continue;
         }
-        if current.is_some() {
-            body.push_str(line);
-            body.push('\n');
+        let Some(name) = marker(line) else {
+            continue;
+        };
+        if let Some((prev, from)) = section {
+            apply_section(&mut out, prev, &text[from..line_start]);
         }
+        section = if name == "end" {
+            out.complete = true;
+            None
+        } else {
+            Some((name, pos))
+        };
     }
-    if let Some(prev) = current {
-        apply_section(&mut out, prev, &body);
+    if let Some((prev, from)) = section {
+        apply_section(&mut out, prev, &text[from..]);
     }
     out
 }
