@@ -122,6 +122,15 @@ mod tests {
         }
     }
 
+    /// The console runs probes and sweeps on spawned tasks: their futures must be Send.
+    #[allow(dead_code)]
+    fn futures_are_send(probe: &mut HostProbe, remote: &dyn Remote, settings: &HealthSettings) {
+        fn send<T: Send>(_: &T) {}
+        send(&probe.poll(remote, Duration::from_secs(1)));
+        send(&sweep(Vec::new(), settings, Duration::from_secs(1)));
+        send(&run_http_check(&settings.http[0], &settings.thresholds));
+    }
+
     #[tokio::test]
     async fn a_hung_host_does_not_hold_up_the_sweep() {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
