@@ -650,10 +650,25 @@ mod tests {
         }
 
         #[test]
+        fn mutated_real_capture_never_panics(
+            edits in proptest::collection::vec((0usize..8192, proptest::prelude::any::<u8>()), 1..64),
+            cut in 0usize..8192,
+        ) {
+            let mut data = fixture("probe-local-double.txt").into_bytes();
+            for (at, byte) in edits {
+                let at = at % data.len();
+                data[at] = byte;
+            }
+            data.truncate(cut.max(1));
+            let p = parse_probe(&data);
+            proptest::prop_assert!(p.samples.len() <= MAX_SAMPLES);
+        }
+
+        #[test]
         fn arbitrary_sections_never_panic(
             parts in proptest::collection::vec(
                 (proptest::sample::select(vec!["uptime", "stat", "netdev", "loadavg", "meminfo", "nproc", "procs", "df", "units", "ps-cpu", "ps-mem", "end"]),
-                 "[ -~\n%=:|]{0,200}"),
+                 "([ -~\n%=:|]|\\PC){0,200}"),
                 0..16)
         ) {
             let mut text = String::from(PROBE_HEADER);
