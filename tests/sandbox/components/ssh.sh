@@ -5,6 +5,7 @@
 # Layout under target/sandbox/:
 #   sandbox.toml                 opsctl profile "sandbox"
 #   ssh/client_ed25519[.pub]     client key (unencrypted), in authorized_keys
+#   ssh/client_{ecdsa,rsa}       more client keys of the other types, also authorized
 #   ssh/authorized_keys
 #   ssh/known_hosts              every host key of every host, as [127.0.0.x]:PORT
 #   ssh/hostN/                   sshd_config, host keys, sshd.pid, sshd.log
@@ -97,8 +98,11 @@ ssh_up() {
         chmod 0755 /run/sshd
     fi
 
-    ssh_keygen_once ed25519 "$SSH_STATE/client_ed25519" "opsctl-sandbox-client"
-    cp "$SSH_STATE/client_ed25519.pub" "$SSH_STATE/authorized_keys"
+    # The profile uses the ed25519 key; the others test each key type's signatures.
+    for t in ed25519 ecdsa rsa; do
+        ssh_keygen_once "$t" "$SSH_STATE/client_$t" "opsctl-sandbox-client-$t"
+    done
+    cat "$SSH_STATE"/client_{ed25519,ecdsa,rsa}.pub >"$SSH_STATE/authorized_keys"
     chmod 600 "$SSH_STATE/authorized_keys"
 
     local known="$SSH_STATE/known_hosts.new"
