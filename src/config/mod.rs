@@ -4,5 +4,6 @@
 pub mod host_key_policy;
 pub mod known_hosts;
 pub mod profile;
+pub mod ssh_config;
 
 pub use profile::*;
