@@ -11,8 +11,8 @@ use russh::client::{self, Handle};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::auth;
 use super::handler::ClientHandler;
+use super::{auth, host_key};
 use crate::remote::{RemoteError, SshTarget};
 
 /// Longest pause between attempts to reach a host that keeps failing.
@@ -157,6 +157,10 @@ fn config(target: &SshTarget) -> Arc<client::Config> {
         keepalive_max: KEEPALIVE_MAX,
         inactivity_timeout: None,
         nodelay: true,
+        preferred: russh::Preferred {
+            key: host_key::preferred_algorithms(target),
+            ..Default::default()
+        },
         ..Default::default()
     })
 }
