@@ -185,15 +185,43 @@ async fn arguments_arrive_verbatim() {
     }
 }
 
+/// Waits up to 5 s for the process whose pid the remote command wrote to `file` to end.
+async fn remote_process_ends(file: &Path) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let pid = loop {
+        if let Ok(text) = std::fs::read_to_string(file)
+            && let Ok(pid) = text.trim().parse::<i32>()
+        {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the command never wrote its pid");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // The sandbox hosts are this machine: /proc shows the remote process.
+    while Instant::now() < deadline {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim().to_string()));
+        match state {
+            None => return true,
+            Some(s) if s.starts_with('Z') => return true,
+            Some(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    false
+}
+
 #[tokio::test]
-async fn timeout_bounds_a_command_and_leaves_the_connection_usable() {
+async fn timeout_bounds_a_command_ends_it_and_leaves_the_connection_usable() {
     let r = SshRemote::new(target(2));
     r.run(&Command::new("true")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
     let started = Instant::now();
     let err = r
         .run(
-            &Command::new("sleep")
-                .arg("20")
+            &sh(r#"echo $$ > "$1"; exec sleep 20"#)
+                .arg(pidfile.to_str().unwrap())
                 .timeout(Duration::from_millis(700)),
         )
         .await
@@ -203,6 +231,10 @@ async fn timeout_bounds_a_command_and_leaves_the_connection_usable() {
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
         started.elapsed()
+    );
+    assert!(
+        remote_process_ends(&pidfile).await,
+        "the timed-out command must not keep running"
     );
     let out = r
         .run(&Command::new("echo").arg("still here"))
@@ -265,15 +297,25 @@ async fn streams_lines_then_exit() {
 }
 
 #[tokio::test]
-async fn dropped_streams_give_their_channels_back() {
+async fn dropped_streams_end_their_commands_and_channels() {
     let r = SshRemote::new(target(2));
-    // sshd allows 10 sessions per connection; leaked channels would exhaust them.
-    for _ in 0..14 {
-        let mut rx = r.stream(&sh("echo started; exec sleep 30")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // sshd allows 10 sessions per connection; leaked ones would exhaust them.
+    for i in 0..12 {
+        let pidfile = dir.path().join(format!("pid{i}"));
+        let mut rx = r
+            .stream(
+                &sh(r#"echo $$ > "$1"; echo started; exec sleep 30"#)
+                    .arg(pidfile.to_str().unwrap()),
+            )
+            .await
+            .unwrap();
         assert_eq!(rx.recv().await, Some(StreamEvent::Stdout("started".into())));
         drop(rx);
-        // The close travels asynchronously; give it a moment.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            remote_process_ends(&pidfile).await,
+            "stream {i}: the command outlived its dropped stream"
+        );
     }
     let out = r.run(&Command::new("true")).await.unwrap();
     assert!(out.success());

@@ -10,10 +10,42 @@ use russh::client::Msg;
 use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use tokio::sync::mpsc;
 
-use crate::remote::{Output, StreamEvent};
+use crate::remote::{Command, Output, StreamEvent};
 
-/// The writing half of a session channel that closes the channel when dropped
-/// (a finished, timed-out or abandoned command), so channels never leak.
+/// Runs `"$@"` with its stdin from /dev/null while a watchdog reads the channel's
+/// stdin: end-of-file there means the client gave up on the command (timeout, dropped
+/// stream), and the watchdog ends the command's whole process group (sshd gives every
+/// session its own). Without it an abandoned command keeps running, and OpenSSH keeps
+/// its session open until it exits, so a few hung commands (a `df` on a dead NFS
+/// mount) would use up the connection's sessions (MaxSessions). The `signal` channel
+/// request cannot do this: OpenSSH refuses it for root logins.
+///
+/// A command killed by a signal kills the wrapper with the same signal, so the exit
+/// status reads as it would without the wrapper.
+const WATCHDOG: &str = r#"exec 3<&0 0</dev/null
+{ while read -r _ <&3; do :; done; kill -TERM 0; } >/dev/null 2>&1 &
+w=$!
+exec 3<&-
+"$@"
+s=$?
+kill "$w" 2>/dev/null
+if [ "$s" -gt 128 ] && sig=$(kill -l "$s" 2>/dev/null); then kill -s "$sig" "$$"; fi
+exit "$s""#;
+
+/// The command line to send for `cmd`: under [`WATCHDOG`], unless the command has
+/// stdin data (it needs its stdin, so it runs bare).
+pub(crate) fn command_line(cmd: &Command) -> String {
+    if cmd.stdin_data().is_some() {
+        return cmd.to_shell();
+    }
+    Command::shell_script(WATCHDOG)
+        .args(cmd.argv().iter().cloned())
+        .to_shell()
+}
+
+/// The writing half of a session channel that ends the command and closes the
+/// channel when dropped before the command finished (timeout, dropped stream), so
+/// neither remote processes nor channels leak.
 pub(crate) struct ChannelGuard {
     write: Arc<ChannelWriteHalf<Msg>>,
     finished: bool,
@@ -45,8 +77,10 @@ impl Drop for ChannelGuard {
         let write = Arc::clone(&self.write);
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
-                // Ask the command to stop (OpenSSH delivers it to the remote shell), then
-                // close; either fails harmlessly when the connection is already gone.
+                // EOF wakes the watchdog; the signal covers commands run without one
+                // (those with stdin data) on servers that honour it. Each fails
+                // harmlessly when the connection is already gone.
+                let _ = write.eof().await;
                 let _ = write.signal(Sig::TERM).await;
                 let _ = write.close().await;
             });
@@ -54,13 +88,11 @@ impl Drop for ChannelGuard {
     }
 }
 
-/// Sends `stdin` (if any) then EOF, from its own task so a command that writes
-/// before reading cannot deadlock against us.
-pub(crate) fn feed_stdin(write: Arc<ChannelWriteHalf<Msg>>, stdin: Option<Vec<u8>>) {
+/// Sends `stdin` then EOF, from its own task so a command that writes before
+/// reading cannot deadlock against us.
+pub(crate) fn feed_stdin(write: Arc<ChannelWriteHalf<Msg>>, stdin: Vec<u8>) {
     tokio::spawn(async move {
-        if let Some(data) = stdin
-            && let Err(e) = write.data(&data[..]).await
-        {
+        if let Err(e) = write.data(&stdin[..]).await {
             tracing::debug!("writing stdin: {e}");
             return;
         }

@@ -163,8 +163,10 @@ async fn open_and_exec(
     let channel: Channel<Msg> = conn.handle.channel_open_session().await?;
     let (read, write) = channel.split();
     let guard = ChannelGuard::new(write);
-    guard.writer().exec(true, cmd.to_shell()).await?;
-    exec::feed_stdin(guard.writer(), cmd.stdin_data().map(<[u8]>::to_vec));
+    guard.writer().exec(true, exec::command_line(cmd)).await?;
+    if let Some(data) = cmd.stdin_data() {
+        exec::feed_stdin(guard.writer(), data.to_vec());
+    }
     Ok((read, guard))
 }
 
