@@ -179,7 +179,9 @@ pub(crate) fn connect(target: Arc<SshTarget>) -> BoxedConnect {
                 (client::connect_stream(config, tcp, handler).await, None)
             }
             Some(jump) => {
-                let bastion = connect(Arc::new((**jump).clone())).await?;
+                let bastion = connect(Arc::new((**jump).clone()))
+                    .await
+                    .map_err(|e| via_bastion(&target, &jump.label, e))?;
                 let channel = bastion
                     .handle
                     .channel_open_direct_tcpip(
@@ -192,8 +194,11 @@ pub(crate) fn connect(target: Arc<SshTarget>) -> BoxedConnect {
                     .map_err(|e| RemoteError::Connect {
                         host: target.label.clone(),
                         reason: format!(
-                            "bastion {} could not open a tunnel to {}:{}: {e}",
-                            jump.label, target.hostname, target.port
+                            "bastion {} could not reach {}:{}: {}",
+                            jump.label,
+                            target.hostname,
+                            target.port,
+                            tunnel_failure(&e)
                         ),
                     })?;
                 let stream = channel.into_stream();
@@ -219,6 +224,41 @@ pub(crate) fn connect(target: Arc<SshTarget>) -> BoxedConnect {
             _bastion: bastion,
         })
     })
+}
+
+/// A bastion's failure, told as a failure to reach the host behind it.
+fn via_bastion(target: &SshTarget, bastion: &str, e: RemoteError) -> RemoteError {
+    let host = target.label.clone();
+    match e {
+        RemoteError::Connect { reason, .. } => RemoteError::Connect {
+            host,
+            reason: format!("via bastion {bastion}: {reason}"),
+        },
+        RemoteError::Disconnected { reason, .. } => RemoteError::Disconnected {
+            host,
+            reason: format!("via bastion {bastion}: {reason}"),
+        },
+        RemoteError::Timeout { what, after } => RemoteError::Timeout {
+            what: format!("{what} (bastion of {host})"),
+            after,
+        },
+        // Host-key and authentication errors already name the bastion.
+        other => other,
+    }
+}
+
+fn tunnel_failure(e: &russh::Error) -> String {
+    use russh::ChannelOpenFailure as F;
+    match e {
+        russh::Error::ChannelOpenFailure(F::ConnectFailed) => "connection failed".to_string(),
+        russh::Error::ChannelOpenFailure(F::AdministrativelyProhibited) => {
+            "forwarding is not allowed by its sshd (AllowTcpForwarding, PermitOpen)".to_string()
+        }
+        russh::Error::ChannelOpenFailure(F::ResourceShortage) => {
+            "its sshd is out of resources".to_string()
+        }
+        other => other.to_string(),
+    }
 }
 
 async fn tcp_connect(target: &SshTarget) -> Result<tokio::net::TcpStream, RemoteError> {
