@@ -97,12 +97,12 @@ fn host_key_message(err: RemoteError) -> String {
 #[tokio::test]
 async fn runs_commands_with_exit_codes_and_stderr() {
     let r = SshRemote::new(target(1));
-    assert!(!r.is_connected().await, "new() must not connect");
+    assert!(!r.is_connected(), "new() must not connect");
     let out = r.run(&sh("echo out; echo err >&2; exit 3")).await.unwrap();
     assert_eq!(out.stdout, b"out\n");
     assert_eq!(out.stderr, b"err\n");
     assert_eq!(out.status, Some(3));
-    assert!(r.is_connected().await);
+    assert!(r.is_connected());
     let out = r.run(&Command::new("true")).await.unwrap();
     assert!(out.success());
     assert_eq!(r.name(), "sandbox1");
@@ -515,6 +515,138 @@ async fn encrypted_key_without_agent_says_to_use_ssh_add() {
     );
 }
 
+/// An ssh-agent of our own (not the user's), stopped when dropped.
+struct Agent {
+    child: std::process::Child,
+    socket: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Agent {
+    fn start() -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("agent.sock");
+        let child = std::process::Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("ssh-agent (openssh-client) runs");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "ssh-agent did not create its socket"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Agent { child, socket, dir }
+    }
+
+    /// Adds an encrypted key, answering the passphrase prompt through SSH_ASKPASS.
+    fn add(&self, key: &Path, passphrase: &str) {
+        let askpass = self.dir.path().join("askpass");
+        std::fs::write(&askpass, format!("#!/bin/sh\necho '{passphrase}'\n")).unwrap();
+        std::process::Command::new("chmod")
+            .arg("700")
+            .arg(&askpass)
+            .status()
+            .unwrap();
+        let out = std::process::Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &self.socket)
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("DISPLAY", "none")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ssh-add: {out:?}");
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A copy of a sandbox client key, encrypted with `passphrase` (same public key, so
+/// still authorized).
+fn encrypted_copy(dir: &Path, kind: &str, passphrase: &str) -> PathBuf {
+    let src = sandbox_dir().join(format!("ssh/client_{kind}"));
+    let dst = dir.join(format!("locked_{kind}"));
+    std::fs::copy(&src, &dst).unwrap();
+    let mut pub_src = src.into_os_string();
+    pub_src.push(".pub");
+    let mut pub_dst = dst.clone().into_os_string();
+    pub_dst.push(".pub");
+    std::fs::copy(pub_src, pub_dst).unwrap();
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-p", "-P", "", "-N", passphrase, "-f"])
+        .arg(&dst)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    dst
+}
+
+#[tokio::test]
+async fn agent_signs_for_encrypted_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys: Vec<PathBuf> = ["ed25519", "rsa"]
+        .iter()
+        .map(|kind| encrypted_copy(dir.path(), kind, "s3cret"))
+        .collect();
+
+    // Without an agent the key is useless, and the error says what to do.
+    let mut t = target(1);
+    t.identity_files = vec![keys[0].clone()];
+    let err = SshRemote::with_agent(t.clone(), None)
+        .run(&Command::new("true"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ssh-add"), "{err}");
+
+    let agent = Agent::start();
+    for key in &keys {
+        agent.add(key, "s3cret");
+        let mut t = target(1);
+        t.identity_files = vec![key.clone()];
+        let out = SshRemote::with_agent(t, Some(agent.socket.clone()))
+            .run(&Command::new("true"))
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", key.display()));
+        assert!(out.success());
+    }
+
+    // identities_only: agent keys not named by an identity file are not offered...
+    let stranger = dir.path().join("id_stranger");
+    let keygen = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&stranger)
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{keygen:?}");
+    let mut t = target(1);
+    t.identity_files = vec![stranger];
+    let err = SshRemote::with_agent(t.clone(), Some(agent.socket.clone()))
+        .run(&Command::new("true"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RemoteError::Auth { .. }), "{err:?}");
+    assert!(!err.to_string().contains("agent key"), "{err}");
+    // ...and are, without it.
+    t.identities_only = false;
+    let out = SshRemote::with_agent(t, Some(agent.socket.clone()))
+        .run(&Command::new("true"))
+        .await
+        .unwrap();
+    assert!(out.success());
+}
+
 #[tokio::test]
 async fn every_client_key_type_logs_in() {
     for kind in ["ed25519", "ecdsa", "rsa"] {
@@ -760,7 +892,9 @@ async fn hung_host_times_out_while_others_answer() {
         "sshd of host{n} is not running: run tests/sandbox/up"
     );
 
-    let connected = SshRemote::new(target(n));
+    let mut quick_keepalive = target(n);
+    quick_keepalive.keepalive = Duration::from_secs(1);
+    let connected = SshRemote::new(quick_keepalive);
     connected.run(&Command::new("true")).await.unwrap();
     let healthy = SshRemote::new(target(1));
     healthy.run(&Command::new("true")).await.unwrap();
@@ -785,6 +919,16 @@ async fn hung_host_times_out_while_others_answer() {
     let (healthy_out, healthy_time) = on_healthy;
     assert_eq!(healthy_out.unwrap().stdout, b"ok\n");
     assert!(healthy_time < Duration::from_secs(1), "{healthy_time:?}");
+
+    // Unanswered keepalives (every 1 s, 3 allowed) declare the connection dead.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while connected.is_connected() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !connected.is_connected(),
+        "keepalives should have given up on the hung host"
+    );
 
     // Resumed, the host answers again on the very same remotes.
     sshd.signal_tree(libc::SIGCONT);

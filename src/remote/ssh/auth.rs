@@ -1,6 +1,6 @@
 //! Public-key authentication: keys held by ssh-agent first, then identity files.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use russh::client::{AuthResult, Handle};
@@ -15,6 +15,7 @@ use crate::remote::{RemoteError, SshTarget};
 pub(crate) async fn authenticate(
     handle: &mut Handle<ClientHandler>,
     target: &SshTarget,
+    agent_socket: Option<&Path>,
 ) -> Result<(), RemoteError> {
     let mut attempt = Attempt::default();
     let user = target.user.as_str();
@@ -26,7 +27,7 @@ pub(crate) async fn authenticate(
         .map(|p| public_half(p))
         .collect();
 
-    if let Some(mut agent) = connect_agent().await {
+    if let Some(mut agent) = connect_agent(agent_socket).await {
         match agent.request_identities().await {
             Ok(identities) => {
                 for identity in identities {
@@ -204,21 +205,22 @@ impl Attempt {
     }
 }
 
-async fn connect_agent() -> Option<AgentClient<tokio::net::UnixStream>> {
-    let sock = std::env::var_os("SSH_AUTH_SOCK")?;
-    if sock.is_empty() {
-        return None;
-    }
-    match AgentClient::connect_uds(&sock).await {
+async fn connect_agent(socket: Option<&Path>) -> Option<AgentClient<tokio::net::UnixStream>> {
+    let socket = socket?;
+    match AgentClient::connect_uds(socket).await {
         Ok(agent) => Some(agent),
         Err(e) => {
-            tracing::debug!(
-                "cannot reach ssh-agent at {}: {e}",
-                Path::new(&sock).display()
-            );
+            tracing::debug!("cannot reach ssh-agent at {}: {e}", socket.display());
             None
         }
     }
+}
+
+/// The agent socket named by `SSH_AUTH_SOCK`, if set.
+pub(crate) fn agent_from_env() -> Option<PathBuf> {
+    std::env::var_os("SSH_AUTH_SOCK")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
 }
 
 /// The public key next to a private key file (`FILE.pub`), or from an unencrypted key.

@@ -3,12 +3,15 @@
 
 use std::future::Future;
 use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use russh::client::{self, Handle};
-use tokio::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::handler::ClientHandler;
@@ -47,9 +50,14 @@ pub(crate) fn backoff(failures: u32) -> Duration {
     FIRST_BACKOFF.saturating_mul(factor).min(MAX_BACKOFF)
 }
 
+/// The outcome of one connection attempt, shared by everyone waiting for it.
+type AttemptResult = Option<Result<Arc<Connection>, RemoteError>>;
+
 #[derive(Default)]
 struct State {
     conn: Option<Arc<Connection>>,
+    /// The attempt under way, if any.
+    attempt: Option<watch::Receiver<AttemptResult>>,
     failures: u32,
     last_failure: Option<(Instant, RemoteError)>,
 }
@@ -57,74 +65,90 @@ struct State {
 /// The one connection to a host, opened on first use and shared by every operation.
 pub(crate) struct Link {
     pub(crate) target: Arc<SshTarget>,
-    state: Mutex<State>,
+    /// The ssh-agent socket to ask for keys, if any.
+    agent: Option<Arc<Path>>,
+    state: Arc<Mutex<State>>,
 }
 
 impl Link {
-    pub(crate) fn new(target: SshTarget) -> Self {
+    pub(crate) fn new(target: SshTarget, agent: Option<PathBuf>) -> Self {
         Link {
             target: Arc::new(target),
-            state: Mutex::new(State::default()),
+            agent: agent.map(Arc::from),
+            state: Arc::new(Mutex::new(State::default())),
         }
     }
 
-    /// The live connection, opening one if needed, all before `deadline`.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent even if a holder panicked: every update is one
+        // assignment.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The live connection, opening one if needed, waiting at most until `deadline`.
     ///
-    /// Callers arriving while a connection is being opened wait for that attempt
-    /// (the state lock is held across it) instead of starting their own.
+    /// A connection attempt runs in its own task, bounded by the connect timeout only:
+    /// callers that started or joined it wait for it as long as their own operation
+    /// allows, and an attempt that outlives them still serves the next operation (so
+    /// a slow handshake is not restarted forever by short operations).
     pub(crate) async fn get(&self, deadline: Instant) -> Result<Arc<Connection>, RemoteError> {
-        let label = &self.target.label;
-        // Callers bound the whole call (lock wait included) by their own timeout.
-        let mut state = self.state.lock().await;
-        if let Some(conn) = &state.conn {
-            if !conn.is_closed() {
-                return Ok(Arc::clone(conn));
+        let started = Instant::now();
+        let mut attempt = {
+            let mut state = self.lock();
+            if let Some(conn) = &state.conn {
+                if !conn.is_closed() {
+                    return Ok(Arc::clone(conn));
+                }
+                tracing::info!(host = %self.target.label, "connection lost; reconnecting");
+                state.conn = None;
             }
-            tracing::info!(host = %label, "connection lost; reconnecting");
-            state.conn = None;
-        }
-        if let Some((at, err)) = &state.last_failure {
-            let retry_at = *at + backoff(state.failures);
-            if retry_at > deadline {
-                // Not hammering a dead host: within this operation's time there is no
-                // new attempt to make, so the last answer stands.
-                return Err(err.clone());
+            match &state.attempt {
+                Some(attempt) => attempt.clone(),
+                None => {
+                    let mut retry_at = Instant::now();
+                    if let Some((at, err)) = &state.last_failure {
+                        retry_at = *at + backoff(state.failures);
+                        if retry_at > deadline {
+                            // Not hammering a dead host: within this operation's time
+                            // there is no new attempt to make, so the last answer stands.
+                            return Err(err.clone());
+                        }
+                    }
+                    let (tx, rx) = watch::channel(None);
+                    state.attempt = Some(rx.clone());
+                    tokio::spawn(attempt_connection(
+                        Arc::clone(&self.target),
+                        self.agent.clone(),
+                        Arc::clone(&self.state),
+                        retry_at,
+                        tx,
+                    ));
+                    rx
+                }
             }
-            tokio::time::sleep_until(retry_at).await;
-        }
-        let now = Instant::now();
-        let limit = self
-            .target
-            .connect_timeout
-            .min(deadline.saturating_duration_since(now));
-        let result = match tokio::time::timeout(limit, connect(Arc::clone(&self.target))).await {
-            Ok(result) => result,
-            Err(_) => Err(RemoteError::Timeout {
-                what: format!("connecting to {label}"),
-                after: limit,
-            }),
         };
-        match result {
-            Ok(conn) => {
-                let conn = Arc::new(conn);
-                state.conn = Some(Arc::clone(&conn));
-                state.failures = 0;
-                state.last_failure = None;
-                tracing::debug!(host = %label, "connected");
-                Ok(conn)
-            }
-            Err(err) => {
-                state.failures = state.failures.saturating_add(1);
-                state.last_failure = Some((Instant::now(), err.clone()));
-                tracing::debug!(host = %label, failures = state.failures, "connect failed: {err}");
-                Err(err)
-            }
+        let waited = tokio::time::timeout_at(deadline, attempt.wait_for(Option::is_some)).await;
+        match waited {
+            Ok(Ok(result)) => match &*result {
+                Some(result) => result.clone(),
+                None => Err(RemoteError::Other("connection attempt vanished".into())),
+            },
+            Ok(Err(_)) => Err(RemoteError::Other(format!(
+                "connection attempt to {} was abandoned",
+                self.target.label
+            ))),
+            Err(_) => Err(RemoteError::Timeout {
+                what: format!("connecting to {}", self.target.label),
+                after: started.elapsed(),
+            }),
         }
     }
 
     /// Forgets `conn` if it is still the current connection (it proved dead).
-    pub(crate) async fn discard(&self, conn: &Arc<Connection>) {
-        let mut state = self.state.lock().await;
+    pub(crate) fn discard(&self, conn: &Arc<Connection>) {
+        let mut state = self.lock();
         if state.conn.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
             state.conn = None;
         }
@@ -132,7 +156,7 @@ impl Link {
 
     /// Closes the connection, if any; the next operation opens a new one.
     pub(crate) async fn close(&self) {
-        let conn = self.state.lock().await.conn.take();
+        let conn = self.lock().conn.take();
         if let Some(conn) = conn {
             let _ = conn
                 .handle
@@ -141,14 +165,50 @@ impl Link {
         }
     }
 
-    pub(crate) async fn is_connected(&self) -> bool {
-        self.state
-            .lock()
-            .await
-            .conn
-            .as_ref()
-            .is_some_and(|c| !c.is_closed())
+    pub(crate) fn is_connected(&self) -> bool {
+        self.lock().conn.as_ref().is_some_and(|c| !c.is_closed())
     }
+}
+
+/// One connection attempt (after the backoff pause), its outcome recorded in `state`
+/// and announced to the waiters.
+async fn attempt_connection(
+    target: Arc<SshTarget>,
+    agent: Option<Arc<Path>>,
+    state: Arc<Mutex<State>>,
+    start_at: Instant,
+    tx: watch::Sender<AttemptResult>,
+) {
+    tokio::time::sleep_until(start_at).await;
+    let limit = target.connect_timeout;
+    let result = match tokio::time::timeout(limit, connect(Arc::clone(&target), agent)).await {
+        Ok(Ok(conn)) => Ok(Arc::new(conn)),
+        Ok(Err(err)) => Err(err),
+        Err(_) => Err(RemoteError::Timeout {
+            what: format!("connecting to {}", target.label),
+            after: limit,
+        }),
+    };
+    {
+        let mut state = state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.attempt = None;
+        match &result {
+            Ok(conn) => {
+                state.conn = Some(Arc::clone(conn));
+                state.failures = 0;
+                state.last_failure = None;
+                tracing::debug!(host = %target.label, "connected");
+            }
+            Err(err) => {
+                state.failures = state.failures.saturating_add(1);
+                state.last_failure = Some((Instant::now(), err.clone()));
+                tracing::debug!(host = %target.label, failures = state.failures, "connect failed: {err}");
+            }
+        }
+    }
+    let _ = tx.send(Some(result));
 }
 
 fn config(target: &SshTarget) -> Arc<client::Config> {
@@ -168,7 +228,7 @@ fn config(target: &SshTarget) -> Arc<client::Config> {
 type BoxedConnect = Pin<Box<dyn Future<Output = Result<Connection, RemoteError>> + Send>>;
 
 /// Opens and authenticates a connection to `target`, through its bastion if it has one.
-pub(crate) fn connect(target: Arc<SshTarget>) -> BoxedConnect {
+pub(crate) fn connect(target: Arc<SshTarget>, agent: Option<Arc<Path>>) -> BoxedConnect {
     // Boxed: a bastion may itself have a bastion.
     Box::pin(async move {
         let (handler, refusal) = ClientHandler::new(Arc::clone(&target));
@@ -179,7 +239,7 @@ pub(crate) fn connect(target: Arc<SshTarget>) -> BoxedConnect {
                 (client::connect_stream(config, tcp, handler).await, None)
             }
             Some(jump) => {
-                let bastion = connect(Arc::new((**jump).clone()))
+                let bastion = connect(Arc::new((**jump).clone()), agent.clone())
                     .await
                     .map_err(|e| via_bastion(&target, &jump.label, e))?;
                 let channel = bastion
@@ -218,7 +278,7 @@ pub(crate) fn connect(target: Arc<SshTarget>) -> BoxedConnect {
                 });
             }
         };
-        auth::authenticate(&mut handle, &target).await?;
+        auth::authenticate(&mut handle, &target, agent.as_deref()).await?;
         Ok(Connection {
             handle,
             _bastion: bastion,

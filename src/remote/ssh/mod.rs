@@ -9,6 +9,7 @@ mod exec;
 mod handler;
 mod host_key;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,11 +43,18 @@ struct Inner {
 }
 
 impl SshRemote {
-    /// A remote for `target`. Does not connect: the first operation does.
+    /// A remote for `target`, using the ssh-agent named by `SSH_AUTH_SOCK` (if any).
+    /// Does not connect: the first operation does.
     pub fn new(target: SshTarget) -> SshRemote {
+        SshRemote::with_agent(target, auth::agent_from_env())
+    }
+
+    /// A remote for `target` asking the ssh-agent at `agent_socket` for keys (`None`:
+    /// identity files only), e.g. OpenSSH's `IdentityAgent`. Does not connect.
+    pub fn with_agent(target: SshTarget, agent_socket: Option<PathBuf>) -> SshRemote {
         SshRemote {
             inner: Arc::new(Inner {
-                link: Link::new(target),
+                link: Link::new(target, agent_socket),
                 sessions: Semaphore::new(MAX_SESSIONS),
             }),
         }
@@ -71,8 +79,8 @@ impl SshRemote {
     }
 
     /// Whether a live connection is open.
-    pub async fn is_connected(&self) -> bool {
-        self.inner.link.is_connected().await
+    pub fn is_connected(&self) -> bool {
+        self.inner.link.is_connected()
     }
 
     /// Closes the connection; the next operation opens a new one.
@@ -123,7 +131,7 @@ impl SshRemote {
                 }
                 Err(e) if conn.is_closed() && !retried => {
                     tracing::debug!(host = %self.label(), "stale connection ({e}); reconnecting");
-                    self.inner.link.discard(&conn).await;
+                    self.inner.link.discard(&conn);
                     retried = true;
                 }
                 Err(e) => return Err(self.channel_error(&conn, e)),
@@ -282,7 +290,7 @@ impl SshRemote {
                     {
                         Ok(channel) => return Ok(channel),
                         Err(_) if conn.is_closed() && !retried => {
-                            self.inner.link.discard(&conn).await;
+                            self.inner.link.discard(&conn);
                             retried = true;
                         }
                         Err(e) => return Err(self.channel_error(&conn, e)),
