@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod local;
+pub mod ssh;
 pub mod target;
 
 use std::net::SocketAddr;
