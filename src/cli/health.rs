@@ -2,7 +2,6 @@
 //! a table by default, `--json` for scripts; `--watch` repeats every interval.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::exit;
@@ -10,8 +9,9 @@ use super::table::{Align, Table};
 use crate::config::Profile;
 use crate::config::resolve::{self, ResolvedHost};
 use crate::config::ssh_lookup::SshConfigCache;
-use crate::health::{self, CheckResult, HostHealth, ProbeTarget, Status, SweepReport};
-use crate::remote::Remote;
+use crate::health::{
+    self, CheckResult, HostHealth, HostProbe, ProbeTarget, ProbedHost, Status, SweepReport,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct HealthArgs {
@@ -78,10 +78,14 @@ pub async fn run(profile: &Profile, args: &HealthArgs) -> anyhow::Result<i32> {
             profile.ssh.connect_timeout_secs + profile.ssh.command_timeout_secs,
         ),
     };
-    // Remotes live across sweeps so --watch reuses connections.
-    let fleet: Vec<(ProbeTarget, Arc<dyn Remote>)> = hosts
+    // Probes and remotes live across sweeps: --watch reuses connections, and later
+    // sweeps take CPU and network figures from deltas.
+    let mut fleet: Vec<ProbedHost> = hosts
         .iter()
-        .map(|h| (probe_target(h), crate::remote::open(h)))
+        .map(|h| {
+            let probe = HostProbe::new(probe_target(h), profile.health.thresholds.clone());
+            (probe, crate::remote::open(h))
+        })
         .collect();
     let interval = match args.interval {
         Some(i) if i.is_finite() && i >= 0.0 => Duration::from_secs_f64(i),
@@ -96,7 +100,8 @@ pub async fn run(profile: &Profile, args: &HealthArgs) -> anyhow::Result<i32> {
     loop {
         let at = unix_now();
         let started = std::time::Instant::now();
-        let report = health::sweep(fleet.clone(), &profile.health, timeout).await;
+        let (report, probes) = health::sweep_probes(fleet, &profile.health, timeout).await;
+        fleet = probes;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         sweeps += 1;
         code = if report.worst() == Status::Up {
