@@ -40,4 +40,4 @@ pub use model::{
 };
 pub use probe::{HostProbe, PROBE_SCRIPT, ProbeTarget};
 pub use series::{HostSeries, RingBuffer, Series};
-pub use sweep::sweep;
+pub use sweep::{ProbedHost, sweep, sweep_probes};

@@ -24,16 +24,35 @@ pub async fn sweep(
     settings: &HealthSettings,
     timeout: Duration,
 ) -> SweepReport {
-    let host_tasks: Vec<_> = hosts
+    let probes = hosts
         .into_iter()
-        .map(|(target, remote)| {
-            let probe = HostProbe::new(target, settings.thresholds.clone());
+        .map(|(target, remote)| (HostProbe::new(target, settings.thresholds.clone()), remote))
+        .collect();
+    sweep_probes(probes, settings, timeout).await.0
+}
+
+/// A host's probe state with the road to it; kept across sweeps so later sweeps
+/// compute CPU and network figures from deltas instead of pausing to sample twice.
+pub type ProbedHost = (HostProbe, Arc<dyn Remote>);
+
+/// [`sweep`] over probes that live across sweeps (`opsctl health --watch`): returns
+/// the report and the probes, updated, for the next sweep.
+pub async fn sweep_probes(
+    probes: Vec<ProbedHost>,
+    settings: &HealthSettings,
+    timeout: Duration,
+) -> (SweepReport, Vec<ProbedHost>) {
+    let host_tasks: Vec<_> = probes
+        .into_iter()
+        .map(|(probe, remote)| {
             let fallback = probe.clone();
+            let task_remote = remote.clone();
             let task = tokio::spawn(async move {
                 let mut probe = probe;
-                probe.poll(remote.as_ref(), timeout).await
+                let health = probe.poll(task_remote.as_ref(), timeout).await;
+                (health, probe)
             });
-            (fallback, task)
+            (fallback, remote, task)
         })
         .collect();
     let check_tasks: Vec<_> = settings
@@ -46,11 +65,12 @@ pub async fn sweep(
         })
         .collect();
 
-    let hosts = futures::future::join_all(
-        host_tasks
-            .into_iter()
-            .map(|(fallback, task)| async move { finish_host(fallback, task, timeout).await }),
-    );
+    let hosts = futures::future::join_all(host_tasks.into_iter().map(
+        |(fallback, remote, task)| async move {
+            let (health, probe) = finish_host(fallback, task, timeout).await;
+            (health, (probe, remote))
+        },
+    ));
     let checks = futures::future::join_all(settings.http.iter().zip(check_tasks).map(
         |(check, task)| async move {
             task.await.unwrap_or_else(|e| CheckResult {
@@ -65,23 +85,28 @@ pub async fn sweep(
         },
     ));
     let (hosts, checks) = futures::join!(hosts, checks);
-    SweepReport { hosts, checks }
+    let (hosts, probes): (Vec<HostHealth>, Vec<ProbedHost>) = hosts.into_iter().unzip();
+    (SweepReport { hosts, checks }, probes)
 }
 
 async fn finish_host(
     fallback: HostProbe,
-    mut task: tokio::task::JoinHandle<HostHealth>,
+    mut task: tokio::task::JoinHandle<(HostHealth, HostProbe)>,
     timeout: Duration,
-) -> HostHealth {
+) -> (HostHealth, HostProbe) {
     match tokio::time::timeout(timeout + TASK_GRACE, &mut task).await {
-        Ok(Ok(h)) => h,
-        Ok(Err(e)) => fallback.unreachable(format!("probe task failed: {e}")),
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => (
+            fallback.unreachable(format!("probe task failed: {e}")),
+            fallback,
+        ),
         Err(_) => {
             task.abort();
-            fallback.unreachable(format!(
+            let health = fallback.unreachable(format!(
                 "health probe timed out after {}s",
                 timeout.as_secs_f64()
-            ))
+            ));
+            (health, fallback)
         }
     }
 }
@@ -181,5 +206,25 @@ mod tests {
             Some("connection refused")
         );
         assert_eq!(report.worst(), Status::Unreachable);
+    }
+
+    #[tokio::test]
+    async fn probes_carry_over_so_later_sweeps_use_deltas() {
+        let settings = HealthSettings::default();
+        let remote: Arc<dyn Remote> = Arc::new(LocalRemote::new("local"));
+        let probes = vec![(
+            HostProbe::new(target("local"), settings.thresholds.clone()),
+            remote,
+        )];
+        let timeout = Duration::from_secs(10);
+        let (first, probes) = sweep_probes(probes, &settings, timeout).await;
+        assert!(first.hosts[0].cpu_pct.is_some());
+        let (second, probes) = sweep_probes(probes, &settings, timeout).await;
+        assert_eq!(probes.len(), 1);
+        assert!(
+            second.hosts[0].cpu_pct.is_some(),
+            "CPU from the delta to the first sweep"
+        );
+        assert!(probes[0].0.last_seen().is_some());
     }
 }

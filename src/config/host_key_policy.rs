@@ -1,0 +1,492 @@
+//! Whether to trust the host key a server offers: the known_hosts verdict
+//! ([`super::known_hosts`]) combined with the profile's policy (`strict` or
+//! `accept-new`), and the messages that tell the user what to do.
+//!
+//! The SSH layer calls [`verify_host_key`] from russh's `check_server_key` and turns an
+//! `Err(message)` into `RemoteError::HostKey(message)`. It may also call
+//! [`preferred_host_key_algorithms`] to offer the already-known key types first, as
+//! OpenSSH does, so that a server with several host keys presents the known one.
+
+use std::path::{Path, PathBuf};
+
+use russh::keys::ssh_key::{Algorithm, PublicKey};
+
+use super::KnownHostsPolicy;
+use super::known_hosts::{
+    self, DEFAULT_SSH_PORT, KnownHostsFile, LineRef, Verdict, append_known_host, fingerprint,
+    key_type_name, lookup_name,
+};
+use crate::remote::{SshTarget, quote};
+
+/// Why a host key was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKeyOutcome {
+    /// A known_hosts line holds the key.
+    Trusted { at: LineRef },
+    /// The host was unknown and the policy is `accept-new`: the key was appended to
+    /// this file.
+    Learned { file: PathBuf },
+}
+
+/// What to do with an offered key, decided without touching any file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Accept {
+        at: LineRef,
+    },
+    /// Unknown host under `accept-new`: append the key to `target.learn_file`.
+    Learn,
+    /// Refuse the connection; the message says why and what to do.
+    Refuse(String),
+}
+
+/// Checks `key`, offered by `target`, against its known_hosts files
+/// (`target.known_hosts_files`, then `target.learn_file` if it is not among them) and
+/// applies `target.policy`:
+///
+/// - known key → `Ok(Trusted)`;
+/// - unknown host: `strict` → `Err` with the fingerprint and the command to add the key;
+///   `accept-new` → the key is appended to `target.learn_file` → `Ok(Learned)`;
+/// - changed key (the host has known keys, none is this one) → always `Err`, loudly;
+/// - revoked key → always `Err`.
+///
+/// The name looked up is `target.known_hosts_name` (`[name]:port` when the port is not
+/// 22), except that a `known_hosts_name` different from `hostname` is a HostKeyAlias and
+/// is looked up bare, as OpenSSH does. Like OpenSSH, a host on a non-default port that
+/// is unknown as `[host]:port` is also accepted when the bare host name has this key.
+///
+/// Reads files and may append to one: call it from a blocking-tolerant context (it is
+/// small and fast; russh's `check_server_key` is fine).
+pub fn verify_host_key(target: &SshTarget, key: &PublicKey) -> Result<HostKeyOutcome, String> {
+    let files = known_hosts::load_files(&files_to_read(target));
+    match decide(target, &files, key) {
+        Decision::Accept { at } => {
+            tracing::debug!(host = %target.label, at = %at, "host key known");
+            Ok(HostKeyOutcome::Trusted { at })
+        }
+        Decision::Refuse(message) => Err(message),
+        Decision::Learn => {
+            let (host, port) = lookup_host_port(target);
+            append_known_host(&target.learn_file, host, port, key).map_err(|e| {
+                format!(
+                    "cannot record the host key of {} in {}: {e}",
+                    describe(target),
+                    target.learn_file.display()
+                )
+            })?;
+            tracing::info!(
+                host = %target.label,
+                key_type = key_type_name(&key.algorithm()),
+                fingerprint = %fingerprint(key),
+                file = %target.learn_file.display(),
+                "new host key learned (accept-new)"
+            );
+            Ok(HostKeyOutcome::Learned {
+                file: target.learn_file.clone(),
+            })
+        }
+    }
+}
+
+/// The decision of [`verify_host_key`] over already-loaded files (pure).
+pub fn decide(target: &SshTarget, files: &[KnownHostsFile], key: &PublicKey) -> Decision {
+    let (host, port) = lookup_host_port(target);
+    let name = lookup_name(host, port);
+    let mut verdict = known_hosts::check(files, &name, key);
+    if port != DEFAULT_SSH_PORT
+        && let Verdict::Unknown { .. } = verdict
+    {
+        // OpenSSH retries a non-default port without the port and accepts an exact match.
+        match known_hosts::check(files, &lookup_name(host, DEFAULT_SSH_PORT), key) {
+            found @ (Verdict::Trusted { .. } | Verdict::Revoked { .. }) => verdict = found,
+            Verdict::Changed { .. } | Verdict::Unknown { .. } => {}
+        }
+    }
+    match verdict {
+        Verdict::Trusted { at } => Decision::Accept { at },
+        Verdict::Revoked { at } => Decision::Refuse(revoked_message(target, key, &at)),
+        Verdict::Changed { known, same_type } => {
+            Decision::Refuse(changed_message(target, key, &known, same_type, &name))
+        }
+        Verdict::Unknown { cert_authority } => match target.policy {
+            KnownHostsPolicy::AcceptNew => Decision::Learn,
+            KnownHostsPolicy::Strict => {
+                Decision::Refuse(unknown_message(target, key, cert_authority.as_ref()))
+            }
+        },
+    }
+}
+
+/// Key algorithms already known for the target, to put first in the client's host-key
+/// preferences (empty when the host is unknown: keep the default order then).
+pub fn preferred_host_key_algorithms(target: &SshTarget) -> Vec<Algorithm> {
+    let files = known_hosts::load_files(&files_to_read(target));
+    let (host, port) = lookup_host_port(target);
+    let mut algorithms = known_hosts::known_algorithms(&files, &lookup_name(host, port));
+    if algorithms.is_empty() && port != DEFAULT_SSH_PORT {
+        algorithms = known_hosts::known_algorithms(&files, &lookup_name(host, DEFAULT_SSH_PORT));
+    }
+    algorithms
+}
+
+fn files_to_read(target: &SshTarget) -> Vec<PathBuf> {
+    let mut files = target.known_hosts_files.clone();
+    if !files.iter().any(|f| f == &target.learn_file) {
+        // Keys learned by accept-new must be found next time.
+        files.push(target.learn_file.clone());
+    }
+    files
+}
+
+/// The host name and port known_hosts is keyed by: a HostKeyAlias is used bare.
+fn lookup_host_port(target: &SshTarget) -> (&str, u16) {
+    if has_alias(target) {
+        (&target.known_hosts_name, DEFAULT_SSH_PORT)
+    } else {
+        (&target.hostname, target.port)
+    }
+}
+
+fn has_alias(target: &SshTarget) -> bool {
+    !target.known_hosts_name.is_empty()
+        && !target
+            .known_hosts_name
+            .eq_ignore_ascii_case(&target.hostname)
+}
+
+/// `web1 (10.0.0.5:22)`, or `10.0.0.5:22` when the label is the address.
+fn describe(target: &SshTarget) -> String {
+    let address = if target.hostname.contains(':') {
+        format!("[{}]:{}", target.hostname, target.port)
+    } else {
+        format!("{}:{}", target.hostname, target.port)
+    };
+    if target.label.is_empty() || target.label == target.hostname {
+        address
+    } else {
+        format!("{} ({address})", target.label)
+    }
+}
+
+fn key_summary(key: &PublicKey) -> String {
+    format!("{} {}", key_type_name(&key.algorithm()), fingerprint(key))
+}
+
+fn unknown_message(target: &SshTarget, key: &PublicKey, ca: Option<&LineRef>) -> String {
+    let key_type = key_type_name(&key.algorithm()).to_ascii_lowercase();
+    let file = quote(&target.learn_file.display().to_string());
+    let how_to_add = if has_alias(target) {
+        let line = PublicKey::new(key.key_data().clone(), "")
+            .to_openssh()
+            .unwrap_or_default();
+        format!(
+            "append this line to {file}: {} {}",
+            target.known_hosts_name.to_ascii_lowercase(),
+            line.trim_end()
+        )
+    } else {
+        format!(
+            "add it with: ssh-keyscan -p {} -t {key_type} {} >> {file}",
+            target.port,
+            quote(&target.hostname)
+        )
+    };
+    let ca_note = match ca {
+        Some(at) => format!(
+            " (the @cert-authority line at {at} covers this host, but opsctl does not \
+             support host certificates)"
+        ),
+        None => String::new(),
+    };
+    format!(
+        "host key for {} is not known: {}{ca_note}. Verify it (on the host: ssh-keygen -lf \
+         /etc/ssh/ssh_host_{key_type}_key.pub), then {how_to_add} (or set known_hosts = \
+         \"accept-new\" in the profile)",
+        describe(target),
+        key_summary(key),
+    )
+}
+
+fn changed_message(
+    target: &SshTarget,
+    key: &PublicKey,
+    known: &known_hosts::KnownKey,
+    same_type: bool,
+    name: &str,
+) -> String {
+    let what_is_known = if same_type {
+        format!(
+            "{} holds {} {}",
+            known.at, known.key_type, known.fingerprint
+        )
+    } else {
+        format!(
+            "only a key of another type is known for it ({} {} at {})",
+            known.key_type, known.fingerprint, known.at
+        )
+    };
+    format!(
+        "WARNING: HOST KEY FOR {} HAS CHANGED! It offered {}, but {what_is_known}. Someone \
+         could be eavesdropping on you right now (man-in-the-middle attack), or the host key \
+         was just replaced (e.g. the host was reinstalled). opsctl refuses to connect. Check \
+         the new key with the host's administrator; if it is right, remove the old key with: \
+         ssh-keygen -R {} -f {} and connect again",
+        describe(target),
+        key_summary(key),
+        quote(name),
+        quote(&path_text(&known.at.file)),
+    )
+}
+
+fn revoked_message(target: &SshTarget, key: &PublicKey, at: &LineRef) -> String {
+    format!(
+        "WARNING: REVOKED HOST KEY for {}: {} is marked @revoked at {at}. A stolen key could be \
+         being used to impersonate this host. opsctl refuses to connect; the host needs a new \
+         host key",
+        describe(target),
+        key_summary(key),
+    )
+}
+
+fn path_text(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/known_hosts");
+
+    fn key(name: &str) -> PublicKey {
+        let text = std::fs::read_to_string(format!("{FIXTURES}/{name}.pub")).unwrap();
+        PublicKey::from_openssh(text.trim()).unwrap()
+    }
+
+    fn line(name: &str, key_name: &str) -> String {
+        let k = PublicKey::new(key(key_name).key_data().clone(), "");
+        format!("{name} {}\n", k.to_openssh().unwrap())
+    }
+
+    fn target(dir: &Path, policy: KnownHostsPolicy) -> SshTarget {
+        SshTarget {
+            label: "web1".into(),
+            hostname: "10.0.0.5".into(),
+            port: 22,
+            user: "ops".into(),
+            identity_files: vec![],
+            identities_only: false,
+            known_hosts_name: "10.0.0.5".into(),
+            known_hosts_files: vec![dir.join("user_known_hosts"), dir.join("global_known_hosts")],
+            learn_file: dir.join("user_known_hosts"),
+            policy,
+            jump: None,
+            connect_timeout: Duration::from_secs(5),
+            keepalive: Duration::from_secs(15),
+        }
+    }
+
+    #[test]
+    fn trusted_from_global_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("global_known_hosts"),
+            line("10.0.0.5", "ed25519_a"),
+        )
+        .unwrap();
+        let t = target(dir.path(), KnownHostsPolicy::Strict);
+        let outcome = verify_host_key(&t, &key("ed25519_a")).unwrap();
+        assert_eq!(
+            outcome,
+            HostKeyOutcome::Trusted {
+                at: LineRef {
+                    file: dir.path().join("global_known_hosts"),
+                    line: 1
+                }
+            }
+        );
+        assert_eq!(preferred_host_key_algorithms(&t), vec![Algorithm::Ed25519]);
+    }
+
+    #[test]
+    fn unknown_strict_refuses_with_fingerprint_and_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path(), KnownHostsPolicy::Strict);
+        let err = verify_host_key(&t, &key("ed25519_a")).unwrap_err();
+        let fp = fingerprint(&key("ed25519_a"));
+        assert!(err.contains("web1 (10.0.0.5:22) is not known"), "{err}");
+        assert!(err.contains(&format!("ED25519 {fp}")), "{err}");
+        let learn = dir.path().join("user_known_hosts");
+        assert!(
+            err.contains(&format!(
+                "ssh-keyscan -p 22 -t ed25519 10.0.0.5 >> {}",
+                quote(&learn.display().to_string())
+            )),
+            "{err}"
+        );
+        assert!(err.contains("accept-new"), "{err}");
+        assert!(!learn.exists(), "strict must not write");
+    }
+
+    #[test]
+    fn unknown_accept_new_learns_then_trusts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = target(dir.path(), KnownHostsPolicy::AcceptNew);
+        t.port = 2222;
+        let learn = dir.path().join("user_known_hosts");
+        assert_eq!(
+            verify_host_key(&t, &key("ed25519_b")).unwrap(),
+            HostKeyOutcome::Learned {
+                file: learn.clone()
+            }
+        );
+        let text = std::fs::read_to_string(&learn).unwrap();
+        assert!(text.starts_with("[10.0.0.5]:2222 ssh-ed25519 "), "{text}");
+        // Second connection: known now, nothing appended.
+        assert!(matches!(
+            verify_host_key(&t, &key("ed25519_b")).unwrap(),
+            HostKeyOutcome::Trusted { .. }
+        ));
+        assert_eq!(std::fs::read_to_string(&learn).unwrap(), text);
+        // A different key for the learned host is a change, even under accept-new.
+        let err = verify_host_key(&t, &key("ed25519_a")).unwrap_err();
+        assert!(
+            err.starts_with("WARNING: HOST KEY FOR web1 (10.0.0.5:2222) HAS CHANGED"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn changed_is_refused_loudly_under_both_policies() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("user_known_hosts");
+        std::fs::write(
+            &user,
+            format!("# comment\n{}", line("10.0.0.5", "ed25519_a")),
+        )
+        .unwrap();
+        for policy in [KnownHostsPolicy::Strict, KnownHostsPolicy::AcceptNew] {
+            let t = target(dir.path(), policy);
+            let err = verify_host_key(&t, &key("ed25519_b")).unwrap_err();
+            assert!(err.contains("HAS CHANGED"), "{err}");
+            assert!(
+                err.contains(&format!("{}:2 holds ED25519", user.display())),
+                "{err}"
+            );
+            assert!(err.contains(&fingerprint(&key("ed25519_a"))), "{err}");
+            assert!(err.contains(&fingerprint(&key("ed25519_b"))), "{err}");
+            assert!(err.contains("eavesdropping"), "{err}");
+            assert!(err.contains("ssh-keygen -R 10.0.0.5 -f "), "{err}");
+        }
+        // Nothing was appended by accept-new.
+        assert_eq!(std::fs::read_to_string(&user).unwrap().lines().count(), 2);
+        // Only another type known: still a change (OpenSSH agrees).
+        let t = target(dir.path(), KnownHostsPolicy::AcceptNew);
+        let err = verify_host_key(&t, &key("rsa2048")).unwrap_err();
+        assert!(err.contains("only a key of another type is known"), "{err}");
+    }
+
+    #[test]
+    fn revoked_is_refused_naming_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let global = dir.path().join("global_known_hosts");
+        std::fs::write(&global, format!("@revoked {}", line("*", "ecdsa256"))).unwrap();
+        std::fs::write(
+            dir.path().join("user_known_hosts"),
+            line("10.0.0.5", "ecdsa256"),
+        )
+        .unwrap();
+        for policy in [KnownHostsPolicy::Strict, KnownHostsPolicy::AcceptNew] {
+            let err = verify_host_key(&target(dir.path(), policy), &key("ecdsa256")).unwrap_err();
+            assert!(err.contains("REVOKED"), "{err}");
+            assert!(err.contains(&format!("{}:1", global.display())), "{err}");
+        }
+    }
+
+    #[test]
+    fn non_default_port_falls_back_to_bare_host_match_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("user_known_hosts"),
+            line("10.0.0.5", "ed25519_a"),
+        )
+        .unwrap();
+        let mut t = target(dir.path(), KnownHostsPolicy::Strict);
+        t.port = 2222;
+        assert!(matches!(
+            verify_host_key(&t, &key("ed25519_a")).unwrap(),
+            HostKeyOutcome::Trusted { .. }
+        ));
+        // A different key under the bare name does not make [host]:port "changed".
+        let err = verify_host_key(&t, &key("ed25519_b")).unwrap_err();
+        assert!(err.contains("is not known"), "{err}");
+        assert!(
+            err.contains("ssh-keyscan -p 2222 -t ed25519 10.0.0.5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn host_key_alias_is_looked_up_without_port() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("user_known_hosts"),
+            line("backend-vip", "ed25519_a"),
+        )
+        .unwrap();
+        let mut t = target(dir.path(), KnownHostsPolicy::Strict);
+        t.port = 2222;
+        t.known_hosts_name = "backend-vip".into();
+        assert!(matches!(
+            verify_host_key(&t, &key("ed25519_a")).unwrap(),
+            HostKeyOutcome::Trusted { .. }
+        ));
+        let err = verify_host_key(&t, &key("ecdsa256")).unwrap_err();
+        assert!(err.contains("HAS CHANGED"), "{err}");
+        assert!(err.contains("ssh-keygen -R backend-vip"), "{err}");
+        // Unknown alias: the suggestion is the exact line, keyed by the alias.
+        t.known_hosts_name = "other-vip".into();
+        let err = verify_host_key(&t, &key("ecdsa256")).unwrap_err();
+        assert!(
+            err.contains(": other-vip ecdsa-sha2-nistp256 AAAA"),
+            "{err}"
+        );
+        t.policy = KnownHostsPolicy::AcceptNew;
+        verify_host_key(&t, &key("ecdsa256")).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("user_known_hosts")).unwrap();
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("other-vip ecdsa-sha2-nistp256 "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn cert_authority_only_host_is_unknown_with_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("user_known_hosts"),
+            format!("@cert-authority {}", line("10.0.0.*", "ed25519_b")),
+        )
+        .unwrap();
+        let t = target(dir.path(), KnownHostsPolicy::Strict);
+        let err = verify_host_key(&t, &key("ed25519_b")).unwrap_err();
+        assert!(err.contains("is not known"), "{err}");
+        assert!(err.contains("does not support host certificates"), "{err}");
+    }
+
+    #[test]
+    fn learn_failure_is_an_error_not_a_silent_accept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = target(dir.path(), KnownHostsPolicy::AcceptNew);
+        // The learn file's parent is a regular file: it cannot be created.
+        std::fs::write(dir.path().join("blocker"), "").unwrap();
+        t.learn_file = dir.path().join("blocker/known_hosts");
+        let err = verify_host_key(&t, &key("ed25519_a")).unwrap_err();
+        assert!(err.contains("cannot record the host key"), "{err}");
+    }
+}

@@ -1,0 +1,908 @@
+//! known_hosts files with OpenSSH's semantics: markers (`@revoked`, `@cert-authority`),
+//! hashed names (`|1|salt|hash`), `*`/`?` wildcards, `!` negation, `[host]:port` names
+//! and several files read in order (user files, then the global one).
+//!
+//! The verdict follows OpenSSH 9.x (`hostfile.c`, checked against a live `sshd` on this
+//! machine):
+//! - only lines whose host field matches the looked-up name count (this includes
+//!   `@revoked` lines: a revocation is scoped by its host patterns, as in OpenSSH);
+//! - a matching `@revoked` line with the offered key wins over everything;
+//! - a plain line with the offered key makes the host trusted;
+//! - plain lines for the host that all hold other keys make the key *changed*, whatever
+//!   their type (OpenSSH says "REMOTE HOST IDENTIFICATION HAS CHANGED" even when only a
+//!   key of another algorithm is known);
+//! - otherwise the key is unknown. `@cert-authority` lines never match a plain key
+//!   (opsctl does not do host certificates).
+//!
+//! Parsing is a pure function over text; [`KnownHostsFile::load`] and
+//! [`append_known_host`] are the only IO.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac};
+use russh::keys::ssh_key::{Algorithm, HashAlg, PublicKey};
+use sha1::Sha1;
+
+/// The port OpenSSH looks up as the bare host name.
+pub const DEFAULT_SSH_PORT: u16 = 22;
+
+/// What a line's leading `@marker` says about its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    /// No marker: the key is a host key of the matching hosts.
+    HostKey,
+    /// `@cert-authority`: the key signs host certificates (unsupported by opsctl).
+    CertAuthority,
+    /// `@revoked`: the key must never be accepted for the matching hosts.
+    Revoked,
+}
+
+/// The host field of a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostField {
+    /// `|1|salt|hash`: HMAC-SHA1 of the name, keyed with the salt.
+    Hashed { salt: Vec<u8>, hash: Vec<u8> },
+    /// Comma-separated patterns, as written.
+    Patterns(String),
+}
+
+impl HostField {
+    /// Whether `name` (already in lookup form: lowercase, `[host]:port` for non-22
+    /// ports) is covered by this field. A negated pattern that matches makes the whole
+    /// field not match.
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            HostField::Hashed { salt, hash } => hashed_name(salt, name).as_slice() == hash,
+            HostField::Patterns(list) => match_pattern_list(name, list) == PatternMatch::Positive,
+        }
+    }
+}
+
+/// One valid line of a known_hosts file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownHostLine {
+    /// 1-based line number in its file.
+    pub line: usize,
+    pub marker: Marker,
+    pub hosts: HostField,
+    pub key: PublicKey,
+}
+
+/// A line that was not understood and is ignored (OpenSSH ignores them too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedLine {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// A parsed known_hosts file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KnownHostsFile {
+    pub path: PathBuf,
+    pub lines: Vec<KnownHostLine>,
+    pub skipped: Vec<SkippedLine>,
+}
+
+impl KnownHostsFile {
+    /// Parses the text of a known_hosts file. Never fails: lines that cannot be
+    /// understood are listed in `skipped`.
+    pub fn parse(path: impl Into<PathBuf>, text: &str) -> KnownHostsFile {
+        let mut file = KnownHostsFile {
+            path: path.into(),
+            ..KnownHostsFile::default()
+        };
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            match parse_line(raw) {
+                Ok(None) => {}
+                Ok(Some((marker, hosts, key))) => file.lines.push(KnownHostLine {
+                    line,
+                    marker,
+                    hosts,
+                    key,
+                }),
+                Err(reason) => file.skipped.push(SkippedLine { line, reason }),
+            }
+        }
+        file
+    }
+
+    /// Reads and parses a file. A missing file is an empty one (like OpenSSH); other
+    /// read errors (permissions, a directory) are returned.
+    pub fn load(path: &Path) -> io::Result<KnownHostsFile> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let file = KnownHostsFile::parse(path, &String::from_utf8_lossy(&bytes));
+        for skipped in &file.skipped {
+            tracing::debug!(
+                file = %path.display(),
+                line = skipped.line,
+                reason = %skipped.reason,
+                "known_hosts line ignored"
+            );
+        }
+        Ok(file)
+    }
+
+    /// Lines whose host field covers `name` (lookup form, see [`lookup_name`]), in
+    /// file order, whatever their marker.
+    pub fn matching_lines<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a KnownHostLine> {
+        self.lines.iter().filter(move |l| l.hosts.matches(name))
+    }
+}
+
+/// Loads files in order, skipping (with a warning) those that cannot be read, so one
+/// unreadable global file does not lock the user out of hosts known elsewhere.
+pub fn load_files(paths: &[PathBuf]) -> Vec<KnownHostsFile> {
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        match KnownHostsFile::load(path) {
+            Ok(file) => files.push(file),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "cannot read known_hosts file")
+            }
+        }
+    }
+    files
+}
+
+/// `(marker, host field, key)` of a line, `None` for blank and comment lines.
+fn parse_line(raw: &str) -> Result<Option<(Marker, HostField, PublicKey)>, String> {
+    let rest = raw.trim_start_matches([' ', '\t']);
+    if rest.is_empty() || rest.starts_with('#') || rest.trim().is_empty() {
+        return Ok(None);
+    }
+    let mut fields = rest.split([' ', '\t']).filter(|f| !f.is_empty());
+    let mut first = fields.next().unwrap_or_default();
+    let marker = if let Some(name) = first.strip_prefix('@') {
+        let marker = match name {
+            "cert-authority" => Marker::CertAuthority,
+            "revoked" => Marker::Revoked,
+            _ => return Err(format!("unknown marker @{name}")),
+        };
+        first = fields.next().ok_or("marker without host names")?;
+        marker
+    } else {
+        Marker::HostKey
+    };
+    let hosts = parse_host_field(first)?;
+    let key_type = fields.next().ok_or("no key type")?;
+    if key_type.starts_with('#') {
+        return Err("no key type".to_string());
+    }
+    let key_data = fields.next().ok_or("no key data")?;
+    let key = PublicKey::from_openssh(&format!("{key_type} {key_data}"))
+        .map_err(|e| format!("bad {key_type} key: {e}"))?;
+    Ok(Some((marker, hosts, key)))
+}
+
+fn parse_host_field(field: &str) -> Result<HostField, String> {
+    if !field.starts_with('|') {
+        return Ok(HostField::Patterns(field.to_string()));
+    }
+    // Only the `|1|` (HMAC-SHA1) scheme exists; the whole field is one hashed name.
+    let rest = field
+        .strip_prefix("|1|")
+        .ok_or("unknown host hash scheme")?;
+    let (salt, hash) = rest.split_once('|').ok_or("malformed hashed host")?;
+    let salt = BASE64.decode(salt).map_err(|_| "bad hashed-host salt")?;
+    let hash = BASE64.decode(hash).map_err(|_| "bad hashed-host hash")?;
+    if salt.len() != 20 || hash.len() != 20 {
+        return Err("bad hashed-host length".to_string());
+    }
+    Ok(HostField::Hashed { salt, hash })
+}
+
+fn hashed_name(salt: &[u8], name: &str) -> Vec<u8> {
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(salt) else {
+        return Vec::new();
+    };
+    mac.update(name.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The name OpenSSH looks up for a host and port: the lowercase host, written
+/// `[host]:port` unless the port is 22.
+pub fn lookup_name(host: &str, port: u16) -> String {
+    let host = host.to_ascii_lowercase();
+    if port == DEFAULT_SSH_PORT {
+        host
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+/// Outcome of matching a name against a comma-separated pattern list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternMatch {
+    /// No pattern matched.
+    None,
+    /// A positive pattern matched and no negated one did.
+    Positive,
+    /// A negated pattern (`!pat`) matched: the list does not match, whatever else does.
+    Negated,
+}
+
+/// Matches `name` against `list` (`pat1,!pat2,...`), case-insensitively.
+pub fn match_pattern_list(name: &str, list: &str) -> PatternMatch {
+    let name = name.to_ascii_lowercase();
+    let mut positive = false;
+    for pattern in list.split(',') {
+        let (negated, pattern) = match pattern.strip_prefix('!') {
+            Some(p) => (true, p),
+            None => (false, pattern),
+        };
+        if glob_match(&pattern.to_ascii_lowercase(), &name) {
+            if negated {
+                return PatternMatch::Negated;
+            }
+            positive = true;
+        }
+    }
+    if positive {
+        PatternMatch::Positive
+    } else {
+        PatternMatch::None
+    }
+}
+
+/// `*` matches any run of characters (also none), `?` exactly one; nothing else is special.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    // Where the last `*` was and which text position it is currently absorbing up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) && p[pi] != '*' {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((spi, sti)) = star {
+            pi = spi + 1;
+            ti = sti + 1;
+            star = Some((spi, sti + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// OpenSSH's key type family: ECDSA keys of every curve are one type, as in `sshkey.c`.
+pub fn key_type_name(algorithm: &Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::Dsa => "DSA",
+        Algorithm::Ecdsa { .. } => "ECDSA",
+        Algorithm::Ed25519 => "ED25519",
+        Algorithm::Rsa { .. } => "RSA",
+        Algorithm::SkEcdsaSha2NistP256 => "ECDSA-SK",
+        Algorithm::SkEd25519 => "ED25519-SK",
+        _ => "UNKNOWN",
+    }
+}
+
+/// `SHA256:...` as `ssh-keygen -l` prints it.
+pub fn fingerprint(key: &PublicKey) -> String {
+    key.fingerprint(HashAlg::Sha256).to_string()
+}
+
+/// Where a line is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRef {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl fmt::Display for LineRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// A key known for the host, where it is written and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownKey {
+    pub at: LineRef,
+    /// OpenSSH's type name: `ED25519`, `RSA`, `ECDSA`...
+    pub key_type: &'static str,
+    /// `SHA256:...`
+    pub fingerprint: String,
+}
+
+/// What the known_hosts files say about a host's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A plain line for the host holds this key.
+    Trusted { at: LineRef },
+    /// A `@revoked` line for the host holds this key (wins over a trusting line).
+    Revoked { at: LineRef },
+    /// The host has plain lines, none with this key. `known` is the first line with a
+    /// key of the offered key's type if there is one, else the first line for the host;
+    /// `same_type` says which.
+    Changed { known: KnownKey, same_type: bool },
+    /// No plain line for the host. `cert_authority` is set when a `@cert-authority`
+    /// line covers the host (certificates are not supported, so it cannot help).
+    Unknown { cert_authority: Option<LineRef> },
+}
+
+/// The verdict for `key` offered by the host looked up as `name` (see [`lookup_name`]).
+pub fn check(files: &[KnownHostsFile], name: &str, key: &PublicKey) -> Verdict {
+    let name = name.to_ascii_lowercase();
+    let offered_type = key_type_name(&key.algorithm());
+    let mut trusted = None;
+    let mut first_other: Option<KnownKey> = None;
+    let mut first_same_type: Option<KnownKey> = None;
+    let mut cert_authority = None;
+    for file in files {
+        for line in file.matching_lines(&name) {
+            let at = LineRef {
+                file: file.path.clone(),
+                line: line.line,
+            };
+            let same_key = line.key.key_data() == key.key_data();
+            match line.marker {
+                Marker::Revoked if same_key => return Verdict::Revoked { at },
+                Marker::Revoked => {}
+                Marker::CertAuthority => {
+                    cert_authority.get_or_insert(at);
+                }
+                Marker::HostKey if same_key => {
+                    trusted.get_or_insert(at);
+                }
+                Marker::HostKey => {
+                    let known = KnownKey {
+                        at,
+                        key_type: key_type_name(&line.key.algorithm()),
+                        fingerprint: fingerprint(&line.key),
+                    };
+                    if known.key_type == offered_type && first_same_type.is_none() {
+                        first_same_type = Some(known.clone());
+                    }
+                    first_other.get_or_insert(known);
+                }
+            }
+        }
+    }
+    if let Some(at) = trusted {
+        return Verdict::Trusted { at };
+    }
+    match (first_same_type, first_other) {
+        (Some(known), _) => Verdict::Changed {
+            known,
+            same_type: true,
+        },
+        (None, Some(known)) => Verdict::Changed {
+            known,
+            same_type: false,
+        },
+        (None, None) => Verdict::Unknown { cert_authority },
+    }
+}
+
+/// Key algorithms of the plain keys known for `name`, first-seen first, for ordering
+/// the client's host-key algorithm preferences the way OpenSSH does (so a server with
+/// several host keys offers the one already known instead of looking "changed").
+/// RSA keys yield `rsa-sha2-512` and `rsa-sha2-256`.
+pub fn known_algorithms(files: &[KnownHostsFile], name: &str) -> Vec<Algorithm> {
+    let name = name.to_ascii_lowercase();
+    let mut out: Vec<Algorithm> = Vec::new();
+    for file in files {
+        for line in file.matching_lines(&name) {
+            if line.marker != Marker::HostKey {
+                continue;
+            }
+            let algorithms = match line.key.algorithm() {
+                Algorithm::Rsa { .. } => vec![
+                    Algorithm::Rsa {
+                        hash: Some(HashAlg::Sha512),
+                    },
+                    Algorithm::Rsa {
+                        hash: Some(HashAlg::Sha256),
+                    },
+                ],
+                other => vec![other],
+            };
+            for algorithm in algorithms {
+                if !out.contains(&algorithm) {
+                    out.push(algorithm);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Appends `host` (or `[host]:port`) with `key` to `file`, as OpenSSH's accept-new
+/// does: the name lowercase and unhashed, the key without its comment. Creates the
+/// file (0600) and its directory (0700) when missing; never rewrites existing lines;
+/// starts a new line first if the file does not end with one.
+pub fn append_known_host(file: &Path, host: &str, port: u16, key: &PublicKey) -> io::Result<()> {
+    check_host_for_writing(host)?;
+    let bare = PublicKey::new(key.key_data().clone(), "");
+    let key_text = bare
+        .to_openssh()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("encoding key: {e}")))?;
+    let entry = format!("{} {}\n", lookup_name(host, port), key_text.trim_end());
+
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true).read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(file)?;
+    let needs_newline = ends_without_newline(&mut f)?;
+    let mut data = Vec::with_capacity(entry.len() + 1);
+    if needs_newline {
+        data.push(b'\n');
+    }
+    data.extend_from_slice(entry.as_bytes());
+    // One write call so a concurrent reader never sees half a line from us.
+    f.write_all(&data)?;
+    f.sync_all()
+}
+
+/// A name that could break the line format (or inject a second line) is refused.
+fn check_host_for_writing(host: &str) -> io::Result<()> {
+    let bad = host.is_empty()
+        || host.starts_with(['@', '|', '#', '!', '['])
+        || host
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '*' | '?'));
+    if bad {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing to write host name {host:?} to known_hosts"),
+        ));
+    }
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+fn ends_without_newline(f: &mut std::fs::File) -> io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    f.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/known_hosts");
+
+    fn fixture_text(name: &str) -> String {
+        std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap()
+    }
+
+    fn key(name: &str) -> PublicKey {
+        PublicKey::from_openssh(fixture_text(&format!("{name}.pub")).trim()).unwrap()
+    }
+
+    fn file(name: &str) -> KnownHostsFile {
+        KnownHostsFile::parse(format!("/kh/{name}"), &fixture_text(name))
+    }
+
+    fn at(file: &str, line: usize) -> LineRef {
+        LineRef {
+            file: PathBuf::from(format!("/kh/{file}")),
+            line,
+        }
+    }
+
+    fn lines_for(f: &KnownHostsFile, name: &str) -> Vec<usize> {
+        f.matching_lines(name).map(|l| l.line).collect()
+    }
+
+    #[test]
+    fn glob_wildcards() {
+        assert!(glob_match("*.example.com", "a.example.com"));
+        assert!(glob_match("*.example.com", "a.b.example.com"));
+        assert!(!glob_match("*.example.com", "example.com"));
+        assert!(glob_match("db?", "db1"));
+        assert!(!glob_match("db?", "db12"));
+        assert!(!glob_match("db?", "db"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+        assert!(glob_match("[*.ports.test]:22??", "[a.ports.test]:2200"));
+        assert!(!glob_match("[*.ports.test]:22??", "[a.ports.test]:22"));
+        assert!(glob_match("**x", "x"));
+    }
+
+    #[test]
+    fn negation_overrides_positive_match() {
+        let list = "*.example.com,!bad.example.com";
+        assert_eq!(
+            match_pattern_list("good.example.com", list),
+            PatternMatch::Positive
+        );
+        assert_eq!(
+            match_pattern_list("bad.example.com", list),
+            PatternMatch::Negated
+        );
+        assert_eq!(
+            match_pattern_list("BAD.Example.com", list),
+            PatternMatch::Negated
+        );
+        assert_eq!(match_pattern_list("other.org", list), PatternMatch::None);
+        // Order does not matter: a negation listed first still wins.
+        assert_eq!(
+            match_pattern_list("bad.example.com", "!bad.example.com,*.example.com"),
+            PatternMatch::Negated
+        );
+    }
+
+    #[test]
+    fn lookup_name_brackets_non_default_ports() {
+        assert_eq!(lookup_name("Web1.Example.com", 22), "web1.example.com");
+        assert_eq!(lookup_name("web1", 2222), "[web1]:2222");
+        assert_eq!(lookup_name("::1", 2222), "[::1]:2222");
+    }
+
+    #[test]
+    fn parses_mixed_fixture_and_skips_malformed_lines() {
+        let f = file("mixed");
+        let skipped: Vec<usize> = f.skipped.iter().map(|s| s.line).collect();
+        // @bogus-marker, truncated key, bad base64, type/blob mismatch, bad hash.
+        assert_eq!(skipped, vec![16, 17, 18, 19, 20]);
+        assert!(f.skipped[0].reason.contains("marker"), "{:?}", f.skipped[0]);
+        let markers: Vec<(usize, Marker)> = f
+            .lines
+            .iter()
+            .filter(|l| l.marker != Marker::HostKey)
+            .map(|l| (l.line, l.marker))
+            .collect();
+        assert_eq!(
+            markers,
+            vec![
+                (10, Marker::Revoked),
+                (12, Marker::Revoked),
+                (13, Marker::CertAuthority)
+            ]
+        );
+        // Comment and blank lines are neither entries nor skipped.
+        assert!(f.lines.iter().all(|l| l.line > 2));
+    }
+
+    #[test]
+    fn matching_follows_patterns_case_and_ports() {
+        let f = file("mixed");
+        // Line 12 is `@revoked *`: it covers every name.
+        assert_eq!(lines_for(&f, "web1.example.com"), vec![3, 5, 12]);
+        assert_eq!(lines_for(&f, "10.0.0.5"), vec![3, 12]);
+        assert_eq!(lines_for(&f, "WEB2.example.com"), vec![4, 5, 12]);
+        assert_eq!(lines_for(&f, "bad.example.com"), vec![12]);
+        assert_eq!(lines_for(&f, "db1.internal"), vec![6, 12]);
+        assert_eq!(lines_for(&f, "db12.internal"), vec![12]);
+        assert_eq!(
+            lines_for(&f, &lookup_name("git.example.org", 22)),
+            vec![8, 12]
+        );
+        assert_eq!(
+            lines_for(&f, &lookup_name("git.example.org", 2222)),
+            vec![7, 12]
+        );
+        assert_eq!(
+            lines_for(&f, &lookup_name("a.ports.test", 2201)),
+            vec![9, 12]
+        );
+        assert_eq!(lines_for(&f, "indented.test"), vec![12, 21]);
+    }
+
+    #[test]
+    fn hashed_names_match_lowercased_lookup() {
+        let f = file("hashed");
+        assert!(f.skipped.is_empty(), "{:?}", f.skipped);
+        assert_eq!(lines_for(&f, "hashed1.example.com"), vec![1]);
+        assert_eq!(
+            lines_for(&f, &lookup_name("HASHED1.example.com", 22)),
+            vec![1]
+        );
+        assert_eq!(
+            lines_for(&f, &lookup_name("hashed2.example.com", 2200)),
+            vec![2]
+        );
+        assert_eq!(lines_for(&f, "hashed2.example.com"), Vec::<usize>::new());
+        assert_eq!(lines_for(&f, "10.1.2.3"), vec![3]);
+        assert_eq!(lines_for(&f, "10.1.2.4"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn verdict_trusted_changed_unknown() {
+        let files = [file("mixed")];
+        assert_eq!(
+            check(&files, "web1.example.com", &key("ed25519_a")),
+            Verdict::Trusted { at: at("mixed", 3) }
+        );
+        // Also covered by the wildcard line 5 with an ECDSA key: the matching line wins.
+        assert_eq!(
+            check(&files, "web1.example.com", &key("ecdsa256")),
+            Verdict::Trusted { at: at("mixed", 5) }
+        );
+        match check(&files, "web1.example.com", &key("ed25519_b")) {
+            Verdict::Changed { known, same_type } => {
+                assert!(same_type);
+                assert_eq!(known.at, at("mixed", 3));
+                assert_eq!(known.key_type, "ED25519");
+                assert_eq!(known.fingerprint, fingerprint(&key("ed25519_a")));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Only an RSA key is known: an ED25519 key is "changed" (as OpenSSH says).
+        match check(&files, "web2.example.com", &key("ed25519_a")) {
+            Verdict::Changed { known, same_type } => {
+                assert!(!same_type);
+                assert_eq!(known.at, at("mixed", 4));
+                assert_eq!(known.key_type, "RSA");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Line 12 revokes this key for every host, known or not.
+        match check(&files, "db.example.com", &key("ecdsa384")) {
+            Verdict::Revoked { at: a } => assert_eq!(a, at("mixed", 12)),
+            other => panic!("{other:?}"),
+        }
+        // ECDSA keys of different curves are one type for OpenSSH.
+        let p256 = KnownHostsFile::parse(
+            "/kh/p256",
+            &format!("e.test {}", key("ecdsa256").to_openssh().unwrap()),
+        );
+        match check(&[p256], "e.test", &key("ecdsa384")) {
+            Verdict::Changed { known, same_type } => {
+                assert!(same_type);
+                assert_eq!(known.key_type, "ECDSA");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            check(&files, "unknown.test", &key("ed25519_a")),
+            Verdict::Unknown {
+                cert_authority: None
+            }
+        );
+        // The negated name has no plain line: unknown, not changed.
+        assert_eq!(
+            check(&files, "bad.example.com", &key("ecdsa256")),
+            Verdict::Unknown {
+                cert_authority: None
+            }
+        );
+    }
+
+    #[test]
+    fn revoked_wins_over_trusted_and_is_scoped_by_host() {
+        let files = [file("mixed")];
+        assert_eq!(
+            check(&files, "revoked.example.net", &key("ed25519_a")),
+            Verdict::Revoked {
+                at: at("mixed", 10)
+            }
+        );
+        // Same key, other host: the revocation on line 10 does not apply (as in OpenSSH).
+        assert_eq!(
+            check(&files, "multi.test", &key("ed25519_a")),
+            Verdict::Trusted {
+                at: at("mixed", 14)
+            }
+        );
+        // A revocation in a later file still wins over a trusting earlier file.
+        let user = KnownHostsFile::parse(
+            "/kh/user",
+            &format!("host.test {}", key("ecdsa384").to_openssh().unwrap()),
+        );
+        assert_eq!(
+            check(&[user, file("mixed")], "host.test", &key("ecdsa384")),
+            Verdict::Revoked {
+                at: at("mixed", 12)
+            }
+        );
+    }
+
+    #[test]
+    fn cert_authority_lines_never_trust_a_plain_key() {
+        let files = [file("mixed")];
+        assert_eq!(
+            check(&files, "x.ca.example", &key("ed25519_b")),
+            Verdict::Unknown {
+                cert_authority: Some(at("mixed", 13))
+            }
+        );
+    }
+
+    #[test]
+    fn several_keys_per_host() {
+        let files = [file("mixed")];
+        assert_eq!(
+            check(&files, "multi.test", &key("rsa2048")),
+            Verdict::Trusted {
+                at: at("mixed", 15)
+            }
+        );
+        assert_eq!(
+            known_algorithms(&files, "multi.test"),
+            vec![
+                Algorithm::Ed25519,
+                Algorithm::Rsa {
+                    hash: Some(HashAlg::Sha512)
+                },
+                Algorithm::Rsa {
+                    hash: Some(HashAlg::Sha256)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn files_are_read_in_order() {
+        let a = KnownHostsFile::parse(
+            "/kh/a",
+            &format!("h.test {}", key("ed25519_a").to_openssh().unwrap()),
+        );
+        let b = KnownHostsFile::parse(
+            "/kh/b",
+            &format!("h.test {}", key("ed25519_b").to_openssh().unwrap()),
+        );
+        let files = [a, b];
+        assert_eq!(
+            check(&files, "h.test", &key("ed25519_b")),
+            Verdict::Trusted { at: at("b", 1) }
+        );
+        match check(&files, "h.test", &key("ecdsa256")) {
+            Verdict::Changed { known, .. } => assert_eq!(known.at, at("a", 1)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fingerprints_match_ssh_keygen() {
+        // fingerprints.txt is `ssh-keygen -l -E sha256 -f KEY.pub` for each fixture key.
+        let listing = fixture_text("fingerprints.txt");
+        let mut seen = 0;
+        for line in listing.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let k = match fields[2] {
+                "host-a-ed25519" => key("ed25519_a"),
+                "host-b-ed25519" => key("ed25519_b"),
+                "ecdsa256" => key("ecdsa256"),
+                "ecdsa384" => key("ecdsa384"),
+                "rsa2048" => key("rsa2048"),
+                other => panic!("unexpected {other}"),
+            };
+            assert_eq!(fingerprint(&k), fields[1]);
+            assert_eq!(format!("({})", key_type_name(&k.algorithm())), fields[3]);
+            seen += 1;
+        }
+        assert_eq!(seen, 5);
+    }
+
+    #[test]
+    fn missing_file_is_empty_and_garbage_never_panics() {
+        let f = KnownHostsFile::load(Path::new("/nonexistent/opsctl/known_hosts")).unwrap();
+        assert!(f.lines.is_empty() && f.skipped.is_empty());
+        for text in [
+            "@",
+            "@revoked",
+            "|1|",
+            "|1|a|b c d",
+            "h ssh-ed25519 #",
+            "\u{0}\u{1}",
+            " \t ",
+        ] {
+            let f = KnownHostsFile::parse("/x", text);
+            assert!(f.lines.is_empty(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn append_creates_private_file_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/.ssh/known_hosts");
+        append_known_host(&path, "Web9.Example.com", 22, &key("ed25519_a")).unwrap();
+        append_known_host(&path, "web9.example.com", 2222, &key("rsa2048")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first = text.lines().next().unwrap();
+        assert!(
+            first.starts_with("web9.example.com ssh-ed25519 "),
+            "{first}"
+        );
+        assert!(
+            !first.contains("host-a-ed25519"),
+            "comment must not be copied"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            let dmode = std::fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(dmode, 0o700);
+        }
+        let files = load_files(std::slice::from_ref(&path));
+        assert_eq!(
+            check(
+                &files,
+                &lookup_name("web9.example.com", 22),
+                &key("ed25519_a")
+            ),
+            Verdict::Trusted {
+                at: LineRef {
+                    file: path.clone(),
+                    line: 1
+                }
+            }
+        );
+        assert!(matches!(
+            check(
+                &files,
+                &lookup_name("web9.example.com", 2222),
+                &key("rsa2048")
+            ),
+            Verdict::Trusted { .. }
+        ));
+    }
+
+    #[test]
+    fn append_keeps_existing_lines_and_fixes_missing_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        let original = fixture_text("no_trailing_newline");
+        assert!(!original.ends_with('\n'));
+        std::fs::write(&path, &original).unwrap();
+        append_known_host(&path, "new.test", 22, &key("ed25519_b")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(&original));
+        let f = KnownHostsFile::parse(&path, &text);
+        assert!(f.skipped.is_empty(), "{:?}", f.skipped);
+        assert_eq!(lines_for(&f, "nonewline.test"), vec![1]);
+        assert_eq!(lines_for(&f, "new.test"), vec![2]);
+    }
+
+    #[test]
+    fn append_refuses_names_that_break_the_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        for bad in ["a b", "a\nevil.test", "*.x", "a,b", "@revoked", "|1|x", ""] {
+            let err = append_known_host(&path, bad, 22, &key("ed25519_a")).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        }
+        assert!(!path.exists());
+    }
+}
