@@ -3,7 +3,8 @@
 //!
 //! Entry points:
 //! - [`sweep`](fn@sweep): every host and HTTP check once, in parallel, each host bounded by
-//!   the timeout (`opsctl health`). Results in input order.
+//!   the timeout (`opsctl health`). Results in input order. [`sweep_probes`] does
+//!   the same over probes kept across sweeps (`opsctl health --watch`).
 //! - [`HostProbe`]: one host polled again and again (the console). The first poll
 //!   samples CPU and network twice inside the probe (0.5 s apart); later polls
 //!   take deltas from the previous poll and return at once. Keep one `HostProbe`

@@ -153,6 +153,7 @@ mod tests {
         fn send<T: Send>(_: &T) {}
         send(&probe.poll(remote, Duration::from_secs(1)));
         send(&sweep(Vec::new(), settings, Duration::from_secs(1)));
+        send(&sweep_probes(Vec::new(), settings, Duration::from_secs(1)));
         send(&run_http_check(&settings.http[0], &settings.thresholds));
     }
 
