@@ -26,6 +26,8 @@ enum Commands {
     Console(cli::console::ConsoleArgs),
     /// Digest slow-query logs (MySQL/MariaDB, PostgreSQL) into query classes.
     Digest(cli::digest::DigestArgs),
+    /// One health sweep of the fleet (or the named targets).
+    Health(cli::health::HealthArgs),
     /// Validate profiles, print the resolved profile, show where opsctl looks.
     #[command(subcommand)]
     Config(cli::config::ConfigCommand),
@@ -43,11 +45,13 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Commands::Digest(args)) => cli::digest::run(args),
         Some(Commands::Config(cmd)) => cli::config::run(cmd, profile),
+        Some(Commands::Health(args)) => run_health(profile, args),
         Some(Commands::Console(args)) => run_console(profile, args),
         None => run_console(profile, &cli::console::ConsoleArgs::default()),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("opsctl: {e:#}");
             ExitCode::from(exit::USAGE as u8)
@@ -68,4 +72,23 @@ fn run_console(profile: Option<&str>, args: &cli::console::ConsoleArgs) -> anyho
         Ok(loaded) => cli::console::run(loaded.profile, args),
         Err(code) => Ok(code),
     }
+}
+
+fn run_health(profile: Option<&str>, args: &cli::health::HealthArgs) -> anyhow::Result<i32> {
+    let loaded = match load_profile(profile) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(cli::health::run(&loaded.profile, args))
+}
+
+/// Output piped into `head` and closed early is not an error worth a message.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -2,15 +2,16 @@
 //! a table by default, `--json` for scripts; `--watch` repeats every interval.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::exit;
 use super::table::{Align, Table};
 use crate::config::Profile;
 use crate::config::resolve::{self, ResolvedHost};
-use crate::health::{self, CheckResult, HostHealth, ProbeTarget, Status, SweepReport};
-use crate::remote::Remote;
+use crate::config::ssh_lookup::SshConfigCache;
+use crate::health::{
+    self, CheckResult, HostHealth, HostProbe, ProbeTarget, ProbedHost, Status, SweepReport,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct HealthArgs {
@@ -27,10 +28,34 @@ pub struct HealthArgs {
     /// (default: the profile's connect + command timeouts).
     #[arg(long)]
     pub timeout: Option<f64>,
+    /// With --watch: stop after this many sweeps.
+    #[arg(long, requires = "watch")]
+    pub count: Option<u64>,
+    /// With --watch: seconds between sweeps (default: the profile's health interval).
+    #[arg(long, requires = "watch")]
+    pub interval: Option<f64>,
+    /// Print the probe script that runs on each host, and exit.
+    #[arg(long, hide = true)]
+    pub print_probe: bool,
+}
+
+/// One sweep as JSON: the report plus when it ran and how long it took.
+#[derive(serde::Serialize)]
+struct JsonSweep<'a> {
+    #[serde(flatten)]
+    report: &'a SweepReport,
+    /// Unix time (seconds) the sweep started.
+    at: i64,
+    elapsed_ms: f64,
 }
 
 pub async fn run(profile: &Profile, args: &HealthArgs) -> anyhow::Result<i32> {
-    let lookup = crate::config::ssh_config::lookup_for(profile);
+    if args.print_probe {
+        print!("{}", health::PROBE_SCRIPT);
+        return Ok(exit::OK);
+    }
+    let cache = SshConfigCache::for_profile(profile);
+    let lookup = |alias: &str, user: Option<&str>, port: Option<u16>| cache.get(alias, user, port);
     let hosts = if args.targets.is_empty() {
         resolve::resolve_all(profile, &lookup)
     } else {
@@ -53,17 +78,46 @@ pub async fn run(profile: &Profile, args: &HealthArgs) -> anyhow::Result<i32> {
             profile.ssh.connect_timeout_secs + profile.ssh.command_timeout_secs,
         ),
     };
-    // Remotes live across sweeps so --watch reuses connections.
-    let fleet: Vec<(ProbeTarget, Arc<dyn Remote>)> = hosts.iter().map(|h| (probe_target(h), crate::remote::open(h))).collect();
-    let interval = Duration::from_secs_f64(profile.health.interval_secs);
+    // Probes and remotes live across sweeps: --watch reuses connections, and later
+    // sweeps take CPU and network figures from deltas.
+    let mut fleet: Vec<ProbedHost> = hosts
+        .iter()
+        .map(|h| {
+            let probe = HostProbe::new(probe_target(h), profile.health.thresholds.clone());
+            (probe, crate::remote::open(h))
+        })
+        .collect();
+    let interval = match args.interval {
+        Some(i) if i.is_finite() && i >= 0.0 => Duration::from_secs_f64(i),
+        Some(_) => {
+            eprintln!("error: --interval must be a number of seconds >= 0");
+            return Ok(exit::USAGE);
+        }
+        None => Duration::from_secs_f64(profile.health.interval_secs),
+    };
     let mut code;
+    let mut sweeps = 0u64;
     loop {
-        let report = health::sweep(fleet.clone(), &profile.health, timeout).await;
-        code = if report.worst() == Status::Up { exit::OK } else { exit::PROBLEM };
+        let at = unix_now();
+        let started = std::time::Instant::now();
+        let (report, probes) = health::sweep_probes(fleet, &profile.health, timeout).await;
+        fleet = probes;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        sweeps += 1;
+        code = if report.worst() == Status::Up {
+            exit::OK
+        } else {
+            exit::PROBLEM
+        };
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         if args.json {
-            serde_json::to_writer(&mut out, &report)?;
+            let shown = JsonSweep {
+                report: &report,
+                at,
+                elapsed_ms,
+            };
+            serde_json::to_writer(&mut out, &shown)?;
             writeln!(out)?;
         } else {
             if args.watch && stdout.is_terminal() {
@@ -73,7 +127,7 @@ pub async fn run(profile: &Profile, args: &HealthArgs) -> anyhow::Result<i32> {
             write!(out, "{}", render(&report))?;
         }
         out.flush()?;
-        if !args.watch {
+        if !args.watch || args.count.is_some_and(|c| sweeps >= c) {
             break;
         }
         tokio::select! {
@@ -82,6 +136,12 @@ pub async fn run(profile: &Profile, args: &HealthArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(code)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 pub fn probe_target(h: &ResolvedHost) -> ProbeTarget {
@@ -197,14 +257,19 @@ pub fn render(report: &SweepReport) -> String {
         out.push('\n');
         out.push_str(&render_checks(&report.checks));
     }
-    let counts = [Status::Up, Status::Warn, Status::Critical, Status::Unreachable]
-        .iter()
-        .map(|s| {
-            let n = report.hosts.iter().filter(|h| h.status == *s).count();
-            format!("{n} {}", s.as_str())
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let counts = [
+        Status::Up,
+        Status::Warn,
+        Status::Critical,
+        Status::Unreachable,
+    ]
+    .iter()
+    .map(|s| {
+        let n = report.hosts.iter().filter(|h| h.status == *s).count();
+        format!("{n} {}", s.as_str())
+    })
+    .collect::<Vec<_>>()
+    .join(", ");
     out.push_str(&format!("\n{} hosts: {counts}\n", report.hosts.len()));
     out
 }
@@ -224,8 +289,10 @@ fn render_checks(checks: &[CheckResult]) -> String {
             format!("{} {}", c.status.symbol(), c.status.as_str()),
             c.name.clone(),
             c.http_status.map_or_else(|| "-".into(), |s| s.to_string()),
-            c.latency_ms.map_or_else(|| "-".into(), |ms| format!("{ms:.0}ms")),
-            c.cert_days_left.map_or_else(|| "-".into(), |d| format!("{d:.0}d")),
+            c.latency_ms
+                .map_or_else(|| "-".into(), |ms| format!("{ms:.0}ms")),
+            c.cert_days_left
+                .map_or_else(|| "-".into(), |d| format!("{d:.0}d")),
             crate::config::redact::redact_url(&c.url),
             c.error.clone().unwrap_or_default(),
         ]);
@@ -276,11 +343,26 @@ mod tests {
         });
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("STATUS"), "{text}");
-        assert!(lines[1].contains("web1") && lines[1].contains("0.50 0.25 0.12"), "{text}");
-        assert!(lines[1].contains("12%") && lines[1].contains("93% /"), "{text}");
-        assert!(lines[1].contains("1.5K/s 10B/s") && lines[1].contains("3d"), "{text}");
-        assert!(lines[2].contains("? unreachable") && lines[2].ends_with("host key refused: changed"), "{text}");
-        assert!(text.ends_with("2 hosts: 1 up, 0 warn, 0 critical, 1 unreachable\n"), "{text}");
+        assert!(
+            lines[1].contains("web1") && lines[1].contains("0.50 0.25 0.12"),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains("12%") && lines[1].contains("93% /"),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains("1.5K/s 10B/s") && lines[1].contains("3d"),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("? unreachable") && lines[2].ends_with("host key refused: changed"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("2 hosts: 1 up, 0 warn, 0 critical, 1 unreachable\n"),
+            "{text}"
+        );
     }
 
     #[test]

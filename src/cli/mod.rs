@@ -4,6 +4,7 @@
 pub mod config;
 pub mod console;
 pub mod digest;
+pub mod health;
 pub mod table;
 
 /// Exit codes shared by every subcommand.

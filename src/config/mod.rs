@@ -8,6 +8,8 @@ pub mod load;
 pub mod profile;
 pub mod redact;
 pub mod resolve;
+pub mod ssh_config;
+pub mod ssh_lookup;
 
 pub use diagnostic::Diagnostic;
 pub use load::{LoadError, LoadedProfile, ProfileSource, load, parse_profile};
