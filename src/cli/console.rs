@@ -4,21 +4,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::exit;
-use crate::config::{Profile, Transport};
+use crate::config::Profile;
+use crate::config::resolve;
+use crate::config::ssh_lookup::SshConfigCache;
 use crate::console::app::{App, NoticeLevel};
-use crate::console::collector::{HostPoller, poll_timeout, unix_now};
+use crate::console::collector::{HostPoller, ProbePoller, unix_now};
 use crate::console::keymap::Keymap;
 use crate::console::runtime::{self, Collectors, Options};
 use crate::console::settings::Settings;
 use crate::console::terminal;
 use crate::console::theme::{ColorMode, DEFAULT_THEME, ThemeSet};
-use crate::health::{HostHealth, Status};
-use crate::remote::local::LocalRemote;
-use crate::remote::{Command, Remote};
+use crate::health::{HostProbe, ProbeTarget};
+use crate::remote::Remote;
 
 #[derive(Debug, Default, clap::Args)]
 pub struct ConsoleArgs {
@@ -34,63 +34,6 @@ pub struct ConsoleArgs {
     /// Draw one frame, restore the terminal and print the time it took (startup measurement).
     #[arg(long, hide = true)]
     pub exit_after_first_frame: bool,
-}
-
-/// Until the health engine's probe is wired in, a host is polled for reachability only.
-struct ReachabilityPoller {
-    name: String,
-    address: String,
-    roles: Vec<String>,
-    remote: Option<Arc<dyn Remote>>,
-    full_timeout: Duration,
-    interval: Duration,
-    last_seen: Option<i64>,
-    polled: bool,
-}
-
-#[async_trait]
-impl HostPoller for ReachabilityPoller {
-    async fn poll(&mut self) -> HostHealth {
-        let mut h = HostHealth {
-            name: self.name.clone(),
-            address: self.address.clone(),
-            roles: self.roles.clone(),
-            ..HostHealth::default()
-        };
-        let Some(remote) = &self.remote else {
-            h.status = Status::Unreachable;
-            h.error = Some("SSH transport not available in this build".into());
-            return h;
-        };
-        let timeout = poll_timeout(self.full_timeout, self.interval, !self.polled);
-        self.polled = true;
-        let cmd = Command::new("true").timeout(timeout);
-        let started = Instant::now();
-        match tokio::time::timeout(timeout, remote.run(&cmd)).await {
-            Ok(Ok(_)) => {
-                self.last_seen = Some(unix_now());
-                h.probe_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
-            }
-            Ok(Err(e)) => {
-                h.status = Status::Unreachable;
-                h.error = Some(format!("{}: {e}", e.kind()));
-            }
-            Err(_) => {
-                h.status = Status::Unreachable;
-                h.error = Some(format!("timeout after {}s", timeout.as_secs_f64()));
-            }
-        }
-        h.last_seen = self.last_seen;
-        h
-    }
-}
-
-fn remote_for(profile: &Profile, i: usize) -> Option<Arc<dyn Remote>> {
-    let h = &profile.hosts[i];
-    match h.transport {
-        Transport::Local => Some(Arc::new(LocalRemote::new(h.name.clone()))),
-        Transport::Ssh => None,
-    }
 }
 
 pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
@@ -160,33 +103,45 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
         app.notify(NoticeLevel::Alert, p);
     }
 
-    let timeout = Duration::from_secs_f64(
+    let cache = SshConfigCache::for_profile(&profile);
+    let lookup = |alias: &str, user: Option<&str>, port: Option<u16>| cache.get(alias, user, port);
+    let resolved = match resolve::resolve_all(&profile, &lookup) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let full_timeout = Duration::from_secs_f64(
         (profile.ssh.connect_timeout_secs + profile.ssh.command_timeout_secs).max(0.5),
     );
-    let remotes: Vec<Option<Arc<dyn Remote>>> = (0..profile.hosts.len())
-        .map(|i| remote_for(&profile, i))
-        .collect();
-    let pollers: Vec<Box<dyn HostPoller>> = profile
-        .hosts
+    // Remotes are built here but connect on first use, inside the collector tasks.
+    let remotes: Vec<Arc<dyn Remote>> = resolved.iter().map(crate::remote::open).collect();
+    let pollers: Vec<Box<dyn HostPoller>> = resolved
         .iter()
         .zip(&remotes)
         .map(|(h, r)| {
-            Box::new(ReachabilityPoller {
+            let target = ProbeTarget {
                 name: h.name.clone(),
-                address: h.address.clone().unwrap_or_else(|| h.name.clone()),
+                address: h.address.clone(),
                 roles: h.roles.clone(),
-                remote: r.clone(),
-                full_timeout: timeout,
-                interval: Duration::from_secs_f64(interval),
-                last_seen: None,
-                polled: false,
-            }) as Box<dyn HostPoller>
+                services: h.services.clone(),
+            };
+            let probe = HostProbe::new(target, profile.health.thresholds.clone());
+            Box::new(ProbePoller::new(
+                probe,
+                r.clone(),
+                full_timeout,
+                Duration::from_secs_f64(interval),
+            )) as Box<dyn HostPoller>
         })
         .collect();
     let collectors = Collectors {
         pollers,
-        remotes,
+        remotes: remotes.into_iter().map(Some).collect(),
         interval: Duration::from_secs_f64(interval),
+        http_checks: profile.health.http.clone(),
+        thresholds: profile.health.thresholds.clone(),
     };
     let opts = Options {
         exit_after_first_frame: args.exit_after_first_frame,

@@ -10,13 +10,13 @@ use super::event::Event;
 use super::filter::Filter;
 use super::keymap::Keymap;
 use super::palette::{self, Completions, PaletteCommand, PaletteState};
-use super::series::HostSeries;
 use super::theme::{ColorMode, Theme, ThemeSet};
 use super::ui;
 use super::views::fleet::{self, FleetRow, SortColumn};
 use super::widgets::confirm::{ConfirmDialog, ConfirmOutcome};
 use crate::config::{Environment, LogSource, Profile, Thresholds};
-use crate::health::{CheckResult, HostHealth, Status};
+use crate::health::series::capacity_for;
+use crate::health::{CheckResult, HostHealth, HostSeries, Status};
 
 /// Lines kept per host log pane.
 pub const LOG_CAP: usize = 2000;
@@ -203,9 +203,7 @@ pub struct App {
 impl App {
     pub fn new(profile: &Profile, now: i64, width: u16, height: u16) -> App {
         let interval = profile.health.interval_secs.max(0.1);
-        let cap = (profile.health.retention_secs / interval)
-            .ceil()
-            .clamp(2.0, 100_000.0) as usize;
+        let cap = capacity_for(profile.health.retention_secs, interval);
         let hosts: Vec<HostSlot> = profile
             .hosts
             .iter()
@@ -447,7 +445,7 @@ impl App {
     fn apply_health(&mut self, host: usize, health: HostHealth, at: i64) {
         let slot = &mut self.hosts[host];
         let before = slot.status();
-        slot.series.record(&health);
+        slot.series.push(&health, at);
         let after = health.status;
         let worse = matches!(after, Status::Critical | Status::Unreachable);
         let was_ok = matches!(before, Some(Status::Up | Status::Warn));

@@ -11,7 +11,8 @@ use tokio::task::JoinHandle;
 
 use super::app::LogTarget;
 use super::event::Event;
-use crate::health::HostHealth;
+use crate::config::{HttpCheck, Thresholds};
+use crate::health::{HostHealth, HostProbe, run_http_check};
 use crate::remote::{Command, Remote, StreamEvent};
 
 /// Lines a log tail asks for when it starts, so the pane is not empty.
@@ -41,6 +42,69 @@ pub fn poll_timeout(full: Duration, interval: Duration, first: bool) -> Duration
 #[async_trait]
 pub trait HostPoller: Send {
     async fn poll(&mut self) -> HostHealth;
+}
+
+/// The health engine's probe over a host's remote.
+pub struct ProbePoller {
+    pub probe: HostProbe,
+    pub remote: Arc<dyn Remote>,
+    /// The profile's connect + command budget.
+    pub full_timeout: Duration,
+    pub interval: Duration,
+    polled: bool,
+}
+
+impl ProbePoller {
+    pub fn new(
+        probe: HostProbe,
+        remote: Arc<dyn Remote>,
+        full_timeout: Duration,
+        interval: Duration,
+    ) -> Self {
+        ProbePoller {
+            probe,
+            remote,
+            full_timeout,
+            interval,
+            polled: false,
+        }
+    }
+}
+
+#[async_trait]
+impl HostPoller for ProbePoller {
+    async fn poll(&mut self) -> HostHealth {
+        let timeout = poll_timeout(self.full_timeout, self.interval, !self.polled);
+        self.polled = true;
+        self.probe.poll(self.remote.as_ref(), timeout).await
+    }
+}
+
+/// Runs the profile's HTTP/TLS checks every interval (all at once) and sends the
+/// results as one event.
+pub fn spawn_http_checks(
+    checks: Vec<HttpCheck>,
+    thresholds: Thresholds,
+    interval: Duration,
+    tx: mpsc::Sender<Event>,
+) -> Option<JoinHandle<()>> {
+    if checks.is_empty() {
+        return None;
+    }
+    crate::health::http::ensure_crypto_provider();
+    Some(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let results =
+                futures::future::join_all(checks.iter().map(|c| run_http_check(c, &thresholds)))
+                    .await;
+            if tx.send(Event::Checks(results)).await.is_err() {
+                return;
+            }
+        }
+    }))
 }
 
 /// Starts one polling task per host. Host `i` of `pollers` reports as host `i`.

@@ -15,7 +15,6 @@ pub mod fixtures;
 pub mod keymap;
 pub mod palette;
 pub mod runtime;
-pub mod series;
 pub mod settings;
 pub mod terminal;
 pub mod theme;

@@ -15,6 +15,7 @@ use super::app::{App, Effect};
 use super::collector::{self, HostPoller};
 use super::event::Event;
 use super::ui;
+use crate::config::{HttpCheck, Thresholds};
 use crate::remote::Remote;
 
 /// At most ~30 frames a second.
@@ -30,6 +31,8 @@ pub struct Collectors {
     pub pollers: Vec<Box<dyn HostPoller>>,
     pub remotes: Vec<Option<Arc<dyn Remote>>>,
     pub interval: Duration,
+    pub http_checks: Vec<HttpCheck>,
+    pub thresholds: Thresholds,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -122,7 +125,13 @@ where
         return Ok(outcome);
     }
 
-    let pollers = collector::spawn_pollers(collectors.pollers, collectors.interval, tx.clone());
+    let mut pollers = collector::spawn_pollers(collectors.pollers, collectors.interval, tx.clone());
+    pollers.extend(collector::spawn_http_checks(
+        collectors.http_checks,
+        collectors.thresholds,
+        collectors.interval,
+        tx.clone(),
+    ));
     let mut tails: HashMap<usize, JoinHandle<()>> = HashMap::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -229,6 +238,8 @@ mod tests {
             pollers,
             remotes: vec![None; n],
             interval: Duration::from_millis(20),
+            http_checks: Vec::new(),
+            thresholds: Default::default(),
         };
         let keys = tx.clone();
         let driver = tokio::spawn(async move {
@@ -290,6 +301,8 @@ mod tests {
             pollers: Vec::new(),
             remotes: Vec::new(),
             interval: Duration::from_secs(60),
+            http_checks: Vec::new(),
+            thresholds: Default::default(),
         };
         let started = Instant::now();
         let out = tokio::time::timeout(

@@ -402,7 +402,12 @@ fn host_row<'a>(app: &'a App, slot: &'a HostSlot) -> Row<'a> {
         ),
         None => Cell::styled("-", t.muted),
     });
-    let hist: Vec<f64> = slot.series.cpu.tail(SPARK_WIDTH as usize).collect();
+    let hist: Vec<Option<f64>> = slot
+        .series
+        .cpu_pct
+        .last_n(SPARK_WIDTH as usize)
+        .copied()
+        .collect();
     cells.push(Cell::styled(
         spark_line(&hist, SPARK_WIDTH as usize, 100.0),
         t.chart,

@@ -8,10 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 
 use crate::console::app::{App, HostSlot, HostViewState};
-use crate::console::series::Series;
 use crate::console::widgets::bars::{human_age, human_bytes, human_duration, usage_bar};
 use crate::console::widgets::table::{self, Cell, Column, Row};
-use crate::health::{HostHealth, Status};
+use crate::health::{HostHealth, Series, Status};
 
 /// Rows of the charts band and the middle band for a body of `height` rows.
 pub fn band_heights(height: u16) -> (u16, u16) {
@@ -135,18 +134,19 @@ fn chart(f: &mut Frame, area: Rect, app: &App, title: String, series: &Series, m
         .title(Span::styled(title, t.header));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    if series.is_empty() {
+    if series.iter().all(Option::is_none) {
         f.render_widget(Paragraph::new(Span::styled("no data", t.muted)), inner);
         return;
     }
     let w = inner.width as usize;
     let top = max
-        .unwrap_or_else(|| series.max().unwrap_or(1.0))
+        .unwrap_or_else(|| series.max_value().unwrap_or(1.0))
         .max(f64::EPSILON);
-    // Sparkline bars are integers: scale to 0..=1000 to keep resolution.
-    let data: Vec<u64> = series
-        .tail(w)
-        .map(|v| ((v / top).clamp(0.0, 1.0) * 1000.0).round() as u64)
+    // Sparkline bars are integers: scale to 0..=1000 to keep resolution. A poll
+    // without a value stays a gap.
+    let data: Vec<Option<u64>> = series
+        .last_n(w)
+        .map(|v| v.map(|v| ((v / top).clamp(0.0, 1.0) * 1000.0).round() as u64))
         .collect();
     f.render_widget(
         Sparkline::default().data(&data).max(1000).style(t.chart),
@@ -164,7 +164,7 @@ fn draw_charts(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot, h: Option<
         cols[0],
         app,
         format!(" CPU {} ({window}) ", cur(h.and_then(|h| h.cpu_pct))),
-        &s.cpu,
+        &s.cpu_pct,
         Some(100.0),
     );
     chart(
@@ -172,7 +172,7 @@ fn draw_charts(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot, h: Option<
         cols[1],
         app,
         format!(" MEM {} ", cur(h.and_then(|h| h.mem_used_pct))),
-        &s.mem,
+        &s.mem_pct,
         Some(100.0),
     );
     let wide = cols[2].width >= 26;
@@ -185,7 +185,7 @@ fn draw_charts(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot, h: Option<
             }
         })
         .unwrap_or_else(|| "-".into());
-    chart(f, cols[2], app, format!(" LOAD {load} "), &s.load, None);
+    chart(f, cols[2], app, format!(" LOAD {load} "), &s.load1, None);
     let net = h
         .and_then(|h| {
             Some(format!(
@@ -198,12 +198,12 @@ fn draw_charts(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot, h: Option<
     let [rx, tx] =
         Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(cols[3]);
     let top = s
-        .net_rx
-        .max()
+        .net_rx_bps
+        .max_value()
         .unwrap_or(0.0)
-        .max(s.net_tx.max().unwrap_or(0.0));
-    chart(f, rx, app, format!(" NET {net} "), &s.net_rx, Some(top));
-    chart(f, tx, app, " out ".to_string(), &s.net_tx, Some(top));
+        .max(s.net_tx_bps.max_value().unwrap_or(0.0));
+    chart(f, rx, app, format!(" NET {net} "), &s.net_rx_bps, Some(top));
+    chart(f, tx, app, " out ".to_string(), &s.net_tx_bps, Some(top));
 }
 
 fn draw_disks_and_units(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot) {

@@ -3,8 +3,8 @@
 const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// The newest `width` values scaled to `0..=max`, right-aligned (padding on the
-/// left means "no data yet").
-pub fn spark_line(values: &[f64], width: usize, max: f64) -> String {
+/// left means "no data yet"; a gap means a poll without a value).
+pub fn spark_line(values: &[Option<f64>], width: usize, max: f64) -> String {
     let start = values.len().saturating_sub(width);
     let shown = &values[start..];
     let mut out = String::with_capacity(width * 3);
@@ -12,6 +12,10 @@ pub fn spark_line(values: &[f64], width: usize, max: f64) -> String {
         out.push(' ');
     }
     for &v in shown {
+        let Some(v) = v else {
+            out.push(' ');
+            continue;
+        };
         let frac = if max > 0.0 {
             (v / max).clamp(0.0, 1.0)
         } else {
@@ -29,8 +33,18 @@ mod tests {
 
     #[test]
     fn scales_and_pads() {
-        assert_eq!(spark_line(&[0.0, 50.0, 100.0], 5, 100.0), "  ▁▅█");
-        assert_eq!(spark_line(&[100.0, 0.0, 200.0], 2, 100.0), "▁█");
+        assert_eq!(
+            spark_line(&[Some(0.0), Some(50.0), Some(100.0)], 5, 100.0),
+            "  ▁▅█"
+        );
+        assert_eq!(
+            spark_line(&[Some(100.0), Some(0.0), Some(200.0)], 2, 100.0),
+            "▁█"
+        );
+        assert_eq!(
+            spark_line(&[Some(100.0), None, Some(100.0)], 3, 100.0),
+            "█ █"
+        );
         assert_eq!(spark_line(&[], 3, 100.0), "   ");
     }
 }
