@@ -1,5 +1,6 @@
 //! `opsctl console` (and `opsctl` alone): the interactive console on a profile.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -90,6 +91,12 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
         }
     };
 
+    if !std::io::stdout().is_terminal() {
+        eprintln!(
+            "error: the console needs a terminal (stdout is not one); for scripts use `opsctl health`"
+        );
+        return Ok(exit::USAGE);
+    }
     let (width, height) = crossterm::terminal::size().unwrap_or((80, 24));
     let mut profile = profile;
     profile.health.interval_secs = interval;
