@@ -174,6 +174,8 @@ pub struct App {
     pub profile: ProfileInfo,
     pub hosts: Vec<HostSlot>,
     pub checks: Vec<CheckResult>,
+    /// (check name, `resolve` address) of the profile's HTTP checks that set one.
+    pub check_resolve: Vec<(String, String)>,
     pub interval_secs: f64,
     pub retention_secs: f64,
     pub thresholds: Thresholds,
@@ -237,6 +239,12 @@ impl App {
             },
             hosts,
             checks: Vec::new(),
+            check_resolve: profile
+                .health
+                .http
+                .iter()
+                .filter_map(|c| Some((c.name.clone(), c.resolve.clone()?)))
+                .collect(),
             interval_secs: interval,
             retention_secs: profile.health.retention_secs,
             thresholds: profile.health.thresholds.clone(),

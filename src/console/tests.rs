@@ -478,3 +478,26 @@ fn no_color_frames_read_the_same() {
     app.set_theme("dark").unwrap();
     assert_eq!(render(&mut app), coloured);
 }
+
+#[test]
+fn http_checks_attach_to_hosts_by_url_or_resolve_address() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    app.check_resolve = vec![("shop-web2".into(), "10.0.0.12:443".into())];
+    app.update(Event::Checks(vec![crate::health::CheckResult {
+        name: "shop-web2".into(),
+        url: "https://shop.example.com/health".into(),
+        status: Status::Warn,
+        http_status: Some(200),
+        latency_ms: Some(1234.0),
+        cert_days_left: Some(12.0),
+        error: None,
+    }]));
+    let text = render(&mut app);
+    let web2 = text.lines().find(|l| l.contains("web2 ")).unwrap();
+    assert!(web2.contains("1234ms") && web2.contains("12d"), "{web2}");
+    let web1 = text.lines().find(|l| l.contains("web1 ")).unwrap();
+    assert!(
+        !web1.contains("ms "),
+        "the URL check on web1 was replaced: {web1}"
+    );
+}

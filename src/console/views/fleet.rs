@@ -119,26 +119,29 @@ fn url_host(url: &str) -> &str {
     host_port.split(':').next().unwrap_or(host_port)
 }
 
-/// HTTP checks whose URL points at this host (by name or address).
-pub fn checks_for<'a>(
-    checks: &'a [CheckResult],
-    slot: &HostSlot,
-) -> impl Iterator<Item = &'a CheckResult> {
-    let (name, addr) = (slot.name.clone(), slot.address.clone());
-    checks.iter().filter(move |c| {
-        let h = url_host(&c.url);
-        h.eq_ignore_ascii_case(&name) || h.eq_ignore_ascii_case(&addr)
+/// HTTP checks aimed at this host: by the URL's host (name or address), or by the
+/// check's `resolve = "ip:port"` override.
+pub fn checks_for<'a>(app: &'a App, slot: &'a HostSlot) -> impl Iterator<Item = &'a CheckResult> {
+    let is_this =
+        |h: &str| h.eq_ignore_ascii_case(&slot.name) || h.eq_ignore_ascii_case(&slot.address);
+    app.checks.iter().filter(move |c| {
+        let resolved = app
+            .check_resolve
+            .iter()
+            .find(|(name, _)| *name == c.name)
+            .map(|(_, addr)| url_host(addr));
+        is_this(url_host(&c.url)) || resolved.is_some_and(is_this)
     })
 }
 
-fn http_latency(checks: &[CheckResult], slot: &HostSlot) -> Option<f64> {
-    checks_for(checks, slot)
+fn http_latency(app: &App, slot: &HostSlot) -> Option<f64> {
+    checks_for(app, slot)
         .filter_map(|c| c.latency_ms)
         .reduce(f64::max)
 }
 
-fn cert_days(checks: &[CheckResult], slot: &HostSlot) -> Option<f64> {
-    checks_for(checks, slot)
+fn cert_days(app: &App, slot: &HostSlot) -> Option<f64> {
+    checks_for(app, slot)
         .filter_map(|c| c.cert_days_left)
         .reduce(f64::min)
 }
@@ -168,8 +171,8 @@ fn numeric(app: &App, s: &HostSlot, col: SortColumn) -> Option<f64> {
         SortColumn::Net => h.and_then(|h| Some(h.net_rx_bps? + h.net_tx_bps?)),
         SortColumn::Uptime => h.and_then(|h| h.uptime_secs),
         SortColumn::Failed => h.map(|h| h.failed_services().count() as f64),
-        SortColumn::Http => http_latency(&app.checks, s),
-        SortColumn::Cert => cert_days(&app.checks, s),
+        SortColumn::Http => http_latency(app, s),
+        SortColumn::Cert => cert_days(app, s),
         _ => None,
     }
 }
@@ -388,14 +391,14 @@ fn host_row<'a>(app: &'a App, slot: &'a HostSlot) -> Row<'a> {
             t.status(Status::Critical),
         )
     });
-    let checks: Vec<&CheckResult> = checks_for(&app.checks, slot).collect();
+    let checks: Vec<&CheckResult> = checks_for(app, slot).collect();
     let worst_check = checks.iter().map(|c| c.status).max();
-    cells.push(match (http_latency(&app.checks, slot), worst_check) {
+    cells.push(match (http_latency(app, slot), worst_check) {
         (Some(ms), Some(s)) => Cell::styled(format!("{ms:.0}ms"), t.status(s)),
         (None, Some(s)) if s != Status::Up => Cell::styled("fail", t.status(s)),
         _ => Cell::styled("-", t.muted),
     });
-    cells.push(match cert_days(&app.checks, slot) {
+    cells.push(match cert_days(app, slot) {
         Some(d) => Cell::styled(
             format!("{d:.0}d"),
             figure_style(app, Some(-d), -th.cert_warn_days, -th.cert_crit_days),
@@ -524,6 +527,7 @@ mod tests {
         assert_eq!(url_host("http://u:p@10.0.0.2/x"), "10.0.0.2");
         assert_eq!(url_host("https://[::1]:443/"), "::1");
         assert_eq!(url_host("web1"), "web1");
+        assert_eq!(url_host("10.0.0.5:443"), "10.0.0.5");
     }
 
     #[test]
