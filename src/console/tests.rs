@@ -501,3 +501,58 @@ fn http_checks_attach_to_hosts_by_url_or_resolve_address() {
         "the URL check on web1 was replaced: {web1}"
     );
 }
+
+fn colours_used(app: &mut App) -> Vec<ratatui::style::Color> {
+    app.prepare();
+    let mut term = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
+    term.draw(|f| ui::draw(f, app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out: Vec<_> = buf.content().iter().flat_map(|c| [c.fg, c.bg]).collect();
+    out.sort_by_key(|c| format!("{c:?}"));
+    out.dedup();
+    out
+}
+
+#[test]
+fn frames_use_only_colours_the_terminal_has() {
+    use super::theme::ColorMode;
+    use ratatui::style::Color;
+    for theme in ["dark", "light", "high-contrast"] {
+        for (mode, ok) in [
+            (
+                ColorMode::None,
+                (|c: &Color| *c == Color::Reset) as fn(&Color) -> bool,
+            ),
+            (ColorMode::Ansi16, |c: &Color| {
+                !matches!(c, Color::Rgb(..) | Color::Indexed(_))
+            }),
+            (ColorMode::Indexed256, |c: &Color| {
+                !matches!(c, Color::Rgb(..))
+            }),
+        ] {
+            let mut app = fixtures::mixed_fleet(Environment::Production, 160, 48);
+            app.color_mode = mode;
+            app.set_theme(theme).unwrap();
+            let fleet = colours_used(&mut app);
+            keys(&mut app, ":host web1");
+            key(&mut app, KeyCode::Enter);
+            let host = colours_used(&mut app);
+            for c in fleet.iter().chain(&host) {
+                assert!(ok(c), "{theme} in {mode:?} uses {c:?}");
+            }
+            if mode != ColorMode::None {
+                assert!(
+                    fleet.len() > 3,
+                    "{theme} in {mode:?} has colours: {fleet:?}"
+                );
+            }
+        }
+    }
+    // The check above means something: in true colour the dark theme does use RGB.
+    let mut app = fixtures::mixed_fleet(Environment::Production, 160, 48);
+    assert!(
+        colours_used(&mut app)
+            .iter()
+            .any(|c| matches!(c, Color::Rgb(..)))
+    );
+}
