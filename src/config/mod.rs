@@ -5,5 +5,6 @@ pub mod host_key_policy;
 pub mod known_hosts;
 pub mod profile;
 pub mod ssh_config;
+pub mod target;
 
 pub use profile::*;
