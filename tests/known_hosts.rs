@@ -388,7 +388,7 @@ fn opsctl_outcome(
         connect_timeout: std::time::Duration::from_secs(5),
         keepalive: std::time::Duration::from_secs(15),
     };
-    let files = opsctl::config::known_hosts::load_files(&target.known_hosts_files);
+    let files = opsctl::config::host_key_policy::load_target_files(&target);
     match decide(&target, &files, key) {
         Decision::Accept { .. } => Outcome::Trusted,
         Decision::Learn => panic!("strict policy never learns"),

@@ -58,7 +58,7 @@ pub enum Decision {
 /// Reads files and may append to one: call it from a blocking-tolerant context (it is
 /// small and fast; russh's `check_server_key` is fine).
 pub fn verify_host_key(target: &SshTarget, key: &PublicKey) -> Result<HostKeyOutcome, String> {
-    let files = known_hosts::load_files(&files_to_read(target));
+    let files = load_target_files(target);
     match decide(target, &files, key) {
         Decision::Accept { at } => {
             tracing::debug!(host = %target.label, at = %at, "host key known");
@@ -120,13 +120,21 @@ pub fn decide(target: &SshTarget, files: &[KnownHostsFile], key: &PublicKey) -> 
 /// Key algorithms already known for the target, to put first in the client's host-key
 /// preferences (empty when the host is unknown: keep the default order then).
 pub fn preferred_host_key_algorithms(target: &SshTarget) -> Vec<Algorithm> {
-    let files = known_hosts::load_files(&files_to_read(target));
+    let files = load_target_files(target);
     let (host, port) = lookup_host_port(target);
     let mut algorithms = known_hosts::known_algorithms(&files, &lookup_name(host, port));
     if algorithms.is_empty() && port != DEFAULT_SSH_PORT {
         algorithms = known_hosts::known_algorithms(&files, &lookup_name(host, DEFAULT_SSH_PORT));
     }
     algorithms
+}
+
+/// The target's files, keeping only the lines [`decide`] can look at (the name with and
+/// without port), so large files cost a host-field scan, not a key decode per line.
+pub fn load_target_files(target: &SshTarget) -> Vec<KnownHostsFile> {
+    let (host, port) = lookup_host_port(target);
+    let names = [lookup_name(host, port), lookup_name(host, DEFAULT_SSH_PORT)];
+    known_hosts::load_files_for_names(&files_to_read(target), &names)
 }
 
 fn files_to_read(target: &SshTarget) -> Vec<PathBuf> {
