@@ -530,41 +530,70 @@ pub fn known_algorithms(files: &[KnownHostsFile], name: &str) -> Vec<Algorithm> 
 /// starts a new line first if the file does not end with one.
 pub fn append_known_host(file: &Path, host: &str, port: u16, key: &PublicKey) -> io::Result<()> {
     check_host_for_writing(host)?;
-    let bare = PublicKey::new(key.key_data().clone(), "");
-    let key_text = bare
-        .to_openssh()
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("encoding key: {e}")))?;
-    let entry = format!("{} {}\n", lookup_name(host, port), key_text.trim_end());
+    LearnLock::acquire(file)?.append(host, port, key)
+}
 
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        create_private_dir(dir)?;
+/// An exclusive lock (`flock`) on a known_hosts file, held while deciding to learn a
+/// key and appending it, so concurrent connections to one new host (a bastion used by
+/// a whole fleet sweep) append it once, and never two different keys. Other opsctl
+/// processes honour it too; OpenSSH does not lock, but only ever appends.
+pub struct LearnLock {
+    file: std::fs::File,
+}
+
+impl LearnLock {
+    /// Opens (creating it 0600, and its directory 0700, if missing) and locks `path`;
+    /// blocks while another holder has it.
+    pub fn acquire(path: &Path) -> io::Result<LearnLock> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true).read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            // SAFETY: flock on a descriptor owned by `file`, which outlives the lock.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(LearnLock { file })
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true).read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+
+    /// Appends one line (see [`append_known_host`]). The lock is released on drop.
+    pub fn append(&mut self, host: &str, port: u16, key: &PublicKey) -> io::Result<()> {
+        check_host_for_writing(host)?;
+        let bare = PublicKey::new(key.key_data().clone(), "");
+        let key_text = bare.to_openssh().map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("encoding key: {e}"))
+        })?;
+        let entry = format!("{} {}\n", lookup_name(host, port), key_text.trim_end());
+        let needs_newline = ends_without_newline(&mut self.file)?;
+        let mut data = Vec::with_capacity(entry.len() + 1);
+        if needs_newline {
+            data.push(b'\n');
+        }
+        data.extend_from_slice(entry.as_bytes());
+        // One write call so a concurrent reader never sees half a line from us.
+        self.file.write_all(&data)?;
+        self.file.sync_all()
     }
-    let mut f = options.open(file)?;
-    let needs_newline = ends_without_newline(&mut f)?;
-    let mut data = Vec::with_capacity(entry.len() + 1);
-    if needs_newline {
-        data.push(b'\n');
-    }
-    data.extend_from_slice(entry.as_bytes());
-    // One write call so a concurrent reader never sees half a line from us.
-    f.write_all(&data)?;
-    f.sync_all()
 }
 
 /// A name that could break the line format (or inject a second line) is refused.
 fn check_host_for_writing(host: &str) -> io::Result<()> {
     let bad = host.is_empty()
-        || host.starts_with(['@', '|', '#', '!', '['])
-        || host
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '*' | '?'));
+        || host.starts_with(['@', '|', '#', '!'])
+        || host.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, ',' | '*' | '?' | '[' | ']')
+        });
     if bad {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
