@@ -6,4 +6,5 @@
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod logging;
 pub mod remote;

@@ -2,9 +2,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use opsctl::cli::{self, exit};
+use opsctl::config::load;
+use opsctl::logging;
 
 #[derive(Debug, Parser)]
-#[command(name = "opsctl", version, about = "Terminal ops console and profiler for production hosting")]
+#[command(
+    name = "opsctl",
+    version,
+    about = "Terminal ops console and profiler for production hosting",
+    after_help = "With no subcommand, opens the console on the chosen profile."
+)]
 struct Cli {
     /// Profile name or path (default: $OPSCTL_PROFILE, else the embedded `local` profile).
     #[arg(long, global = true, env = "OPSCTL_PROFILE")]
@@ -19,17 +26,32 @@ enum Commands {
     Console(cli::console::ConsoleArgs),
     /// Digest slow-query logs (MySQL/MariaDB, PostgreSQL) into query classes.
     Digest(cli::digest::DigestArgs),
+    /// One health sweep of the fleet (or the named targets).
+    Health(cli::health::HealthArgs),
+    /// Validate profiles, print the resolved profile, show where opsctl looks.
+    #[command(subcommand)]
+    Config(cli::config::ConfigCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Commands::Digest(args)) => cli::digest::run(&args),
-        Some(Commands::Console(args)) => run_console(cli.profile.as_deref(), &args),
-        None => run_console(cli.profile.as_deref(), &cli::console::ConsoleArgs::default()),
+    let console = matches!(cli.command, None | Some(Commands::Console(_)));
+    if console {
+        logging::init_file();
+    } else {
+        logging::init_stderr();
+    }
+    let profile = cli.profile.as_deref();
+    let result = match &cli.command {
+        Some(Commands::Digest(args)) => cli::digest::run(args),
+        Some(Commands::Config(cmd)) => cli::config::run(cmd, profile),
+        Some(Commands::Health(args)) => run_health(profile, args),
+        Some(Commands::Console(args)) => run_console(profile, args),
+        None => run_console(profile, &cli::console::ConsoleArgs::default()),
     };
     match result {
-        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("opsctl: {e:#}");
             ExitCode::from(exit::USAGE as u8)
@@ -37,6 +59,36 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_console(_profile: Option<&str>, _args: &cli::console::ConsoleArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("profile loading is not built yet")
+/// Loads the profile, reporting a bad one as a usage error (exit 2).
+fn load_profile(spec: Option<&str>) -> Result<load::LoadedProfile, i32> {
+    load::load(spec).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })
+}
+
+fn run_console(profile: Option<&str>, args: &cli::console::ConsoleArgs) -> anyhow::Result<i32> {
+    match load_profile(profile) {
+        Ok(loaded) => cli::console::run(loaded.profile, args),
+        Err(code) => Ok(code),
+    }
+}
+
+fn run_health(profile: Option<&str>, args: &cli::health::HealthArgs) -> anyhow::Result<i32> {
+    let loaded = match load_profile(profile) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(cli::health::run(&loaded.profile, args))
+}
+
+/// Output piped into `head` and closed early is not an error worth a message.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -1,8 +1,11 @@
 //! Faces of the engine on the command line: one module per subcommand, each with
 //! its clap arguments and a `run` that returns the process exit code.
 
+pub mod config;
 pub mod console;
 pub mod digest;
+pub mod health;
+pub mod table;
 
 /// Exit codes shared by every subcommand.
 pub mod exit {

@@ -51,9 +51,11 @@ pub struct DiskUsage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceState {
     pub name: String,
-    /// systemd ActiveState: active, inactive, failed, activating, ..., or "unknown".
+    /// systemd ActiveState: active, inactive, failed, activating, ..., or "unknown"
+    /// when the host has no systemd or did not answer for this unit.
     pub active: String,
-    /// systemd SubState: running, dead, exited, ...
+    /// systemd SubState: running, dead, exited, ...; "not-found" when systemd has no
+    /// such unit; with "unknown" above, why ("no systemd", "not reported").
     pub sub: String,
     pub status: Status,
 }

@@ -122,7 +122,11 @@ mod tests {
 
     #[test]
     fn metacharacters_are_quoted() {
-        let cmd = Command::new("echo").arg("a b").arg("$(id)").arg("it's").arg("");
+        let cmd = Command::new("echo")
+            .arg("a b")
+            .arg("$(id)")
+            .arg("it's")
+            .arg("");
         assert_eq!(cmd.to_shell(), r#"echo 'a b' '$(id)' 'it'\''s' ''"#);
     }
 

@@ -49,7 +49,9 @@ impl Remote for LocalRemote {
     }
 
     async fn run(&self, cmd: &Command) -> Result<Output, RemoteError> {
-        let mut child = Self::process(cmd).spawn().map_err(|e| spawn_error(cmd, e))?;
+        let mut child = Self::process(cmd)
+            .spawn()
+            .map_err(|e| spawn_error(cmd, e))?;
         if let (Some(data), Some(mut stdin)) = (cmd.stdin_data(), child.stdin.take()) {
             let data = data.to_vec();
             // Written from a task so a command that does not read its input cannot deadlock us.
@@ -73,7 +75,9 @@ impl Remote for LocalRemote {
     }
 
     async fn stream(&self, cmd: &Command) -> Result<LineStream, RemoteError> {
-        let mut child = Self::process(cmd).spawn().map_err(|e| spawn_error(cmd, e))?;
+        let mut child = Self::process(cmd)
+            .spawn()
+            .map_err(|e| spawn_error(cmd, e))?;
         if let (Some(data), Some(mut stdin)) = (cmd.stdin_data(), child.stdin.take()) {
             let data = data.to_vec();
             tokio::spawn(async move {

@@ -3,6 +3,8 @@
 
 pub mod command;
 pub mod local;
+pub mod open;
+pub mod ssh;
 pub mod target;
 
 use std::net::SocketAddr;
@@ -12,6 +14,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 pub use command::{Command, quote};
+pub use open::open;
 pub use target::SshTarget;
 
 /// What a finished command left behind.

@@ -1,0 +1,572 @@
+//! Finding, parsing and validating profiles.
+//!
+//! `--profile NAME|PATH` or `OPSCTL_PROFILE`: a path when it names a file (or
+//! contains `/` or ends in `.toml`), else `NAME.toml` in `./profiles/`, then in
+//! the XDG config dir. With nothing given, the embedded `local` profile.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml::de::{DeTable, DeValue};
+
+use super::diagnostic::{Diagnostic, nearest};
+use super::profile::{HostEntry, LogSource, Profile, Transport};
+
+/// The `local` profile compiled into the binary.
+pub const EMBEDDED_LOCAL: &str = include_str!("../../profiles/local.toml");
+
+/// Where a loaded profile came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileSource {
+    Embedded,
+    File(PathBuf),
+}
+
+impl fmt::Display for ProfileSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProfileSource::Embedded => f.write_str("(embedded local profile)"),
+            ProfileSource::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadedProfile {
+    pub profile: Profile,
+    pub source: ProfileSource,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "no profile named `{name}`; looked for {}{}",
+        list_paths(searched),
+        hint_available(available)
+    )]
+    NotFound {
+        name: String,
+        searched: Vec<PathBuf>,
+        available: Vec<String>,
+    },
+    #[error("cannot read profile {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(Box<Diagnostic>),
+}
+
+fn list_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn hint_available(available: &[String]) -> String {
+    if available.is_empty() {
+        String::new()
+    } else {
+        format!("\n  hint: profiles found: {}", available.join(", "))
+    }
+}
+
+/// Directories searched for `NAME.toml`, in order.
+pub fn search_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from("profiles")];
+    if let Some(config) = config_dir() {
+        dirs.push(config.join("profiles"));
+    }
+    dirs
+}
+
+/// opsctl's XDG config directory (`$XDG_CONFIG_HOME/opsctl` or `~/.config/opsctl`).
+pub fn config_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CONFIG_HOME") {
+        Some(x) if !x.is_empty() => PathBuf::from(x),
+        _ => home_dir()?.join(".config"),
+    };
+    Some(base.join("opsctl"))
+}
+
+pub fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Expands a leading `~/` to the home directory.
+pub fn expand_tilde(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ if path == "~" => home_dir().unwrap_or_else(|| PathBuf::from(path)),
+        _ => PathBuf::from(path),
+    }
+}
+
+fn looks_like_path(spec: &str) -> bool {
+    spec.contains('/') || spec.ends_with(".toml") || Path::new(spec).is_file()
+}
+
+/// Finds the profile a `--profile` value names.
+pub fn locate(spec: &str) -> Result<Option<PathBuf>, LoadError> {
+    if looks_like_path(spec) {
+        return Ok(Some(PathBuf::from(spec)));
+    }
+    let file = format!("{spec}.toml");
+    let dirs = search_dirs();
+    for dir in &dirs {
+        let candidate = dir.join(&file);
+        if candidate.is_file() {
+            return Ok(Some(candidate));
+        }
+    }
+    if spec == "local" {
+        return Ok(None);
+    }
+    Err(LoadError::NotFound {
+        name: spec.to_string(),
+        searched: dirs.iter().map(|d| d.join(&file)).collect(),
+        available: available_profiles(),
+    })
+}
+
+/// Names of the profiles found in the search directories.
+pub fn available_profiles() -> Vec<String> {
+    let mut names: Vec<String> = search_dirs()
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_suffix(".toml").map(str::to_string)
+        })
+        .collect();
+    names.push("local".to_string());
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Loads the profile named by `spec`, or the embedded `local` profile.
+pub fn load(spec: Option<&str>) -> Result<LoadedProfile, LoadError> {
+    let path = match spec {
+        None | Some("") => None,
+        Some(s) => locate(s)?,
+    };
+    match path {
+        None => {
+            let profile = parse_profile(EMBEDDED_LOCAL, "<embedded local>")
+                .map_err(|d| LoadError::Invalid(Box::new(d)))?;
+            Ok(LoadedProfile {
+                profile,
+                source: ProfileSource::Embedded,
+            })
+        }
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let profile = parse_profile(&text, &path.display().to_string())
+                .map_err(|d| LoadError::Invalid(Box::new(d)))?;
+            Ok(LoadedProfile {
+                profile,
+                source: ProfileSource::File(path),
+            })
+        }
+    }
+}
+
+/// Parses and validates a profile. Pure: `file` is only used in messages.
+pub fn parse_profile(text: &str, file: &str) -> Result<Profile, Diagnostic> {
+    let profile: Profile = match toml::from_str(text) {
+        Ok(p) => p,
+        Err(e) => return Err(toml_error(text, file, &e)),
+    };
+    let doc = DeTable::parse(text).map_err(|e| toml_error(text, file, &e))?;
+    let spans = Spans {
+        text,
+        file,
+        doc: doc.get_ref(),
+    };
+    validate(&profile, &spans)?;
+    Ok(profile)
+}
+
+/// Turns a TOML/serde error into a diagnostic with a nearest-key hint.
+fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> Diagnostic {
+    let message = e.message().trim().to_string();
+    let mut diag = match e.span() {
+        Some(span) => Diagnostic::at(file, text, span, reword(&message)),
+        None => Diagnostic::whole_file(file, reword(&message)),
+    };
+    if let Some(hint) = hint_for(&message) {
+        diag = diag.with_hint(hint);
+    }
+    diag
+}
+
+/// serde says "field"; users write keys.
+fn reword(message: &str) -> String {
+    message
+        .replace("unknown field", "unknown key")
+        .replace("missing field", "missing key")
+}
+
+/// For "unknown field `x`, expected one of `a`, `b`" (and variants), suggest the nearest.
+fn hint_for(message: &str) -> Option<String> {
+    let (head, expected) = message.split_once("expected")?;
+    let word = head.split('`').nth(1)?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    match nearest(word, candidates.iter().copied()) {
+        Some(best) => Some(format!("did you mean `{best}`?")),
+        None => Some(format!("valid: {}", candidates.join(", "))),
+    }
+}
+
+/// Locates values in the parsed document, for validation errors.
+struct Spans<'a> {
+    text: &'a str,
+    file: &'a str,
+    doc: &'a DeTable<'a>,
+}
+
+enum Seg<'s> {
+    Key(&'s str),
+    Index(usize),
+}
+
+impl Spans<'_> {
+    /// Byte span of the value at `path`, or of the nearest existing parent.
+    fn span(&self, path: &[Seg]) -> Range<usize> {
+        let mut best = 0..0;
+        let mut table: Option<&DeTable> = Some(self.doc);
+        let mut value: Option<&DeValue> = None;
+        for seg in path {
+            let next = match (seg, table, value) {
+                (Seg::Key(k), Some(t), _) => {
+                    t.iter().find(|(key, _)| key.get_ref() == k).map(|(_, v)| v)
+                }
+                (Seg::Index(i), _, Some(DeValue::Array(a))) => a.get(*i),
+                _ => None,
+            };
+            let Some(next) = next else { break };
+            best = next.span();
+            value = Some(next.get_ref());
+            table = match next.get_ref() {
+                DeValue::Table(t) => Some(t),
+                _ => None,
+            };
+        }
+        best
+    }
+
+    fn error(&self, path: &[Seg], message: impl Into<String>) -> Diagnostic {
+        let span = self.span(path);
+        if span == (0..0) {
+            Diagnostic::whole_file(self.file, message)
+        } else {
+            Diagnostic::at(self.file, self.text, span, message)
+        }
+    }
+}
+
+fn validate(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
+    use Seg::{Index, Key};
+    if p.name.trim().is_empty() {
+        return Err(s.error(&[Key("name")], "profile name is empty"));
+    }
+    let ssh = &p.ssh;
+    for (key, v) in [
+        ("connect_timeout_secs", ssh.connect_timeout_secs),
+        ("command_timeout_secs", ssh.command_timeout_secs),
+        ("keepalive_secs", ssh.keepalive_secs),
+    ] {
+        positive(v, s, &[Key("ssh"), Key(key)])?;
+    }
+    let h = &p.health;
+    positive(h.interval_secs, s, &[Key("health"), Key("interval_secs")])?;
+    if h.interval_secs > 3600.0 {
+        return Err(s.error(
+            &[Key("health"), Key("interval_secs")],
+            "interval_secs must be at most 3600",
+        ));
+    }
+    if h.retention_secs < h.interval_secs {
+        return Err(s.error(
+            &[Key("health"), Key("retention_secs")],
+            "retention_secs must be at least interval_secs",
+        ));
+    }
+    let t = &h.thresholds;
+    for (warn_key, warn, crit_key, crit) in [
+        ("cpu_warn", t.cpu_warn, "cpu_crit", t.cpu_crit),
+        ("mem_warn", t.mem_warn, "mem_crit", t.mem_crit),
+        ("swap_warn", t.swap_warn, "swap_crit", t.swap_crit),
+        ("disk_warn", t.disk_warn, "disk_crit", t.disk_crit),
+        ("load_warn", t.load_warn, "load_crit", t.load_crit),
+        (
+            "latency_warn_ms",
+            t.latency_warn_ms,
+            "latency_crit_ms",
+            t.latency_crit_ms,
+        ),
+    ] {
+        if !(warn.is_finite() && crit.is_finite() && warn >= 0.0) {
+            return Err(s.error(
+                &[Key("health"), Key("thresholds"), Key(warn_key)],
+                format!("{warn_key} must be a number >= 0"),
+            ));
+        }
+        if warn > crit {
+            return Err(s.error(
+                &[Key("health"), Key("thresholds"), Key(warn_key)],
+                format!("{warn_key} ({warn}) is above {crit_key} ({crit})"),
+            ));
+        }
+    }
+    if t.cert_warn_days < t.cert_crit_days {
+        return Err(s.error(
+            &[Key("health"), Key("thresholds"), Key("cert_warn_days")],
+            format!(
+                "cert_warn_days ({}) must be at least cert_crit_days ({}): warn comes first",
+                t.cert_warn_days, t.cert_crit_days
+            ),
+        ));
+    }
+    let mut check_names = HashSet::new();
+    for (i, c) in h.http.iter().enumerate() {
+        let at = |k| [Key("health"), Key("http"), Index(i), Key(k)];
+        if !check_names.insert(c.name.as_str()) {
+            return Err(s.error(
+                &at("name"),
+                format!("duplicate HTTP check name `{}`", c.name),
+            ));
+        }
+        if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
+            return Err(s
+                .error(&at("url"), "url must start with http:// or https://")
+                .with_hint(format!("e.g. https://{}", c.url)));
+        }
+        if !(100..=599).contains(&c.expect_status) {
+            return Err(s.error(
+                &at("expect_status"),
+                "expect_status must be an HTTP status (100-599)",
+            ));
+        }
+        positive(c.timeout_secs, s, &at("timeout_secs"))?;
+        if let Some(r) = &c.resolve
+            && r.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(s.error(
+                &at("resolve"),
+                "resolve must be ip:port, e.g. 10.0.1.11:443",
+            ));
+        }
+    }
+    for (i, l) in h.logs.iter().enumerate() {
+        log_source(l, s, &[Key("health"), Key("logs"), Index(i)])?;
+    }
+    validate_hosts(p, s)
+}
+
+fn validate_hosts(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
+    use Seg::{Index, Key};
+    let mut names = HashSet::new();
+    for (i, host) in p.hosts.iter().enumerate() {
+        let at = |k| [Key("hosts"), Index(i), Key(k)];
+        let name = host.name.as_str();
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(s.error(&at("name"), "host name must be non-empty, without spaces"));
+        }
+        if !names.insert(name) {
+            return Err(s.error(&at("name"), format!("duplicate host name `{name}`")));
+        }
+        if host.port == Some(0) {
+            return Err(s.error(&at("port"), "port must be 1-65535"));
+        }
+        if host.transport == Transport::Local
+            && (host.jump.as_deref().is_some_and(|j| !j.is_empty()))
+        {
+            return Err(s.error(&at("jump"), "a local host has no jump host"));
+        }
+        if let Some(logs) = &host.logs {
+            for (j, l) in logs.iter().enumerate() {
+                log_source(l, s, &[Key("hosts"), Index(i), Key("logs"), Index(j)])?;
+            }
+        }
+        if let Some(jump) = effective_jump(p, host) {
+            if jump == name {
+                return Err(s
+                    .error(&at("name"), format!("host `{name}` is its own jump host"))
+                    .with_hint("set jump = \"\" on the bastion to reach it directly"));
+            }
+            if let Some(bastion) = p.hosts.iter().find(|h| h.name == jump)
+                && effective_jump(p, bastion).is_some()
+            {
+                return Err(s
+                    .error(
+                        &at("name"),
+                        format!(
+                            "host `{name}` jumps through `{jump}`, which itself has a jump host"
+                        ),
+                    )
+                    .with_hint(format!(
+                        "opsctl supports one bastion; set jump = \"\" on `{jump}`"
+                    )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The jump host a host entry uses: its own setting (`""` = none), else the profile's.
+pub fn effective_jump<'a>(p: &'a Profile, host: &'a HostEntry) -> Option<&'a str> {
+    if host.transport == Transport::Local {
+        return None;
+    }
+    match host.jump.as_deref() {
+        Some("") => None,
+        Some(j) => Some(j),
+        None => p.ssh.jump.as_deref().filter(|j| !j.is_empty()),
+    }
+}
+
+fn log_source(l: &LogSource, s: &Spans, path: &[Seg]) -> Result<(), Diagnostic> {
+    match (&l.unit, &l.file) {
+        (Some(_), None) | (None, Some(_)) => Ok(()),
+        _ => Err(s
+            .error(path, "a log source names exactly one of `unit` or `file`")
+            .with_hint("e.g. { unit = \"nginx\" } or { file = \"/var/log/syslog\" }")),
+    }
+}
+
+fn positive(v: f64, s: &Spans, path: &[Seg]) -> Result<(), Diagnostic> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        let key = match path.last() {
+            Some(Seg::Key(k)) => *k,
+            _ => "value",
+        };
+        Err(s.error(path, format!("{key} must be a positive number of seconds")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> Diagnostic {
+        parse_profile(text, "p.toml").expect_err("profile should be refused")
+    }
+
+    #[test]
+    fn embedded_local_profile_is_valid() {
+        let p = parse_profile(EMBEDDED_LOCAL, "local").unwrap();
+        assert_eq!(p.name, "local");
+        assert_eq!(p.hosts.len(), 1);
+        assert_eq!(p.hosts[0].transport, Transport::Local);
+    }
+
+    #[test]
+    fn shipped_profiles_are_valid() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            parse_profile(&text, &path.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+            seen += 1;
+        }
+        assert!(seen >= 2);
+    }
+
+    #[test]
+    fn profiles_dir_local_matches_embedded() {
+        let on_disk = include_str!("../../profiles/local.toml");
+        assert_eq!(on_disk, EMBEDDED_LOCAL);
+    }
+
+    #[test]
+    fn unknown_key_points_at_it_with_a_hint() {
+        let d = err("name = \"x\"\n[health]\nintervall_secs = 3\n");
+        assert_eq!((d.line, d.col), (3, 1), "{d}");
+        assert!(d.message.contains("unknown key `intervall_secs`"), "{d}");
+        assert_eq!(d.hint.as_deref(), Some("did you mean `interval_secs`?"));
+    }
+
+    #[test]
+    fn unknown_enum_value_gets_a_hint() {
+        let d = err("name = \"x\"\nenvironment = \"prodution\"\n");
+        assert_eq!(d.line, 2);
+        assert_eq!(d.hint.as_deref(), Some("did you mean `production`?"));
+    }
+
+    #[test]
+    fn wrong_type_points_at_the_value() {
+        let d = err("name = \"x\"\n[[hosts]]\nname = \"a\"\nport = \"22\"\n");
+        assert_eq!(d.line, 4, "{d}");
+        assert!(d.to_string().starts_with("p.toml:4:"), "{d}");
+    }
+
+    #[test]
+    fn duplicate_host_names_are_refused_at_the_second() {
+        let d = err("name = \"x\"\n[[hosts]]\nname = \"a\"\n[[hosts]]\nname = \"a\"\n");
+        assert_eq!(d.line, 5, "{d}");
+        assert!(d.message.contains("duplicate host name `a`"));
+    }
+
+    #[test]
+    fn thresholds_must_be_ordered() {
+        let d = err("name = \"x\"\n[health.thresholds]\ndisk_warn = 95\ndisk_crit = 90\n");
+        assert_eq!(d.line, 3, "{d}");
+        assert!(
+            d.message.contains("disk_warn (95) is above disk_crit (90)"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn http_url_must_have_a_scheme() {
+        let d = err("name = \"x\"\n[[health.http]]\nname = \"s\"\nurl = \"example.com\"\n");
+        assert_eq!(d.line, 4, "{d}");
+        assert_eq!(d.hint.as_deref(), Some("e.g. https://example.com"));
+    }
+
+    #[test]
+    fn log_source_needs_exactly_one_kind() {
+        let d = err("name = \"x\"\n[[health.logs]]\nunit = \"a\"\nfile = \"b\"\n");
+        assert!(d.message.contains("exactly one"), "{d}");
+    }
+
+    #[test]
+    fn one_bastion_only() {
+        let text = "name = \"x\"\n[[hosts]]\nname = \"b1\"\njump = \"b2\"\n[[hosts]]\nname = \"b2\"\njump = \"b3\"\n[[hosts]]\nname = \"b3\"\njump = \"\"\n";
+        let d = err(text);
+        assert!(d.message.contains("itself has a jump host"), "{d}");
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let d = err("name = \"x\"\n[health\n");
+        assert_eq!(d.line, 2, "{d}");
+    }
+
+    #[test]
+    fn path_like_specs_are_paths() {
+        assert!(looks_like_path("./x"));
+        assert!(looks_like_path("x.toml"));
+        assert!(!looks_like_path("production-no-such-file"));
+    }
+}

@@ -1,0 +1,51 @@
+//! Logging with tracing: to stderr for subcommands, to a file while the console
+//! runs (the screen belongs to the TUI). `OPSCTL_LOG` sets the filter
+//! (e.g. `opsctl=debug`); the default is `warn`.
+
+use std::path::PathBuf;
+
+use tracing_subscriber::EnvFilter;
+
+/// `$XDG_STATE_HOME/opsctl/opsctl.log`, else `~/.local/state/opsctl/opsctl.log`.
+pub fn log_file_path() -> PathBuf {
+    let base = match std::env::var_os("XDG_STATE_HOME") {
+        Some(x) if !x.is_empty() => PathBuf::from(x),
+        _ => crate::config::load::home_dir()
+            .map(|h| h.join(".local/state"))
+            .unwrap_or_else(std::env::temp_dir),
+    };
+    base.join("opsctl").join("opsctl.log")
+}
+
+fn filter(default: &str) -> EnvFilter {
+    EnvFilter::try_from_env("OPSCTL_LOG").unwrap_or_else(|_| EnvFilter::new(default))
+}
+
+/// Logs to stderr (subcommands).
+pub fn init_stderr() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter("warn"))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Logs to the log file (console). Falls back to no logging if the file cannot be
+/// opened: the console must still start.
+pub fn init_file() -> Option<PathBuf> {
+    let path = log_file_path();
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter("info"))
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init();
+    Some(path)
+}

@@ -1,0 +1,273 @@
+//! Commands on session channels: run to completion, or stream lines.
+//!
+//! russh hands a channel's incoming data to its reader through a bounded queue and
+//! waits when it is full, which pauses the whole connection; so every reader here
+//! drains its channel promptly and never waits on a slow consumer while holding it.
+
+use std::sync::Arc;
+
+use russh::client::Msg;
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
+use tokio::sync::mpsc;
+
+use crate::remote::{Command, Output, StreamEvent};
+
+/// Runs `"$@"` with its stdin from /dev/null while a watchdog reads the channel's
+/// stdin: end-of-file there means the client gave up on the command (timeout, dropped
+/// stream), and the watchdog ends the command's whole process group (sshd gives every
+/// session its own). Without it an abandoned command keeps running, and OpenSSH keeps
+/// its session open until it exits, so a few hung commands (a `df` on a dead NFS
+/// mount) would use up the connection's sessions (MaxSessions). The `signal` channel
+/// request cannot do this: OpenSSH refuses it for root logins.
+///
+/// A command killed by a signal kills the wrapper with the same signal, so the exit
+/// status reads as it would without the wrapper.
+const WATCHDOG: &str = r#"exec 3<&0 0</dev/null
+{ while read -r _ <&3; do :; done; kill -TERM 0; } >/dev/null 2>&1 &
+w=$!
+exec 3<&-
+"$@"
+s=$?
+kill "$w" 2>/dev/null
+if [ "$s" -gt 128 ] && sig=$(kill -l "$s" 2>/dev/null); then kill -s "$sig" "$$"; fi
+exit "$s""#;
+
+/// The command line to send for `cmd`: under [`WATCHDOG`], unless the command has
+/// stdin data (it needs its stdin, so it runs bare).
+pub(crate) fn command_line(cmd: &Command) -> String {
+    if cmd.stdin_data().is_some() {
+        return cmd.to_shell();
+    }
+    Command::shell_script(WATCHDOG)
+        .args(cmd.argv().iter().cloned())
+        .to_shell()
+}
+
+/// The writing half of a session channel that ends the command and closes the
+/// channel when dropped before the command finished (timeout, dropped stream), so
+/// neither remote processes nor channels leak.
+pub(crate) struct ChannelGuard {
+    write: Arc<ChannelWriteHalf<Msg>>,
+    finished: bool,
+}
+
+impl ChannelGuard {
+    pub(crate) fn new(write: ChannelWriteHalf<Msg>) -> Self {
+        ChannelGuard {
+            write: Arc::new(write),
+            finished: false,
+        }
+    }
+
+    pub(crate) fn writer(&self) -> Arc<ChannelWriteHalf<Msg>> {
+        Arc::clone(&self.write)
+    }
+
+    /// The server closed the channel itself: nothing left to close.
+    pub(crate) fn finished(&mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for ChannelGuard {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let write = Arc::clone(&self.write);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                // EOF wakes the watchdog; the signal covers commands run without one
+                // (those with stdin data) on servers that honour it. Each fails
+                // harmlessly when the connection is already gone.
+                let _ = write.eof().await;
+                let _ = write.signal(Sig::TERM).await;
+                let _ = write.close().await;
+            });
+        }
+    }
+}
+
+/// Sends `stdin` then EOF, from its own task so a command that writes before
+/// reading cannot deadlock against us.
+pub(crate) fn feed_stdin(write: Arc<ChannelWriteHalf<Msg>>, stdin: Vec<u8>) {
+    tokio::spawn(async move {
+        if let Err(e) = write.data(&stdin[..]).await {
+            tracing::debug!("writing stdin: {e}");
+            return;
+        }
+        let _ = write.eof().await;
+    });
+}
+
+/// How a channel ended.
+pub(crate) enum Ending {
+    /// The server closed the channel; the exit status if it sent one.
+    Closed(Option<i32>),
+    /// The server refused to run the command.
+    Refused,
+}
+
+/// Reads a channel to its end, collecting stdout and stderr.
+pub(crate) async fn collect(read: &mut ChannelReadHalf) -> (Output, Ending) {
+    let mut out = Output::default();
+    let mut status = None;
+    while let Some(msg) = read.wait().await {
+        match msg {
+            ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
+            ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
+            ChannelMsg::ExitStatus { exit_status } => {
+                status = Some(i32::try_from(exit_status).unwrap_or(i32::MAX));
+            }
+            ChannelMsg::ExitSignal { signal_name, .. } => {
+                tracing::debug!("remote command killed by signal {signal_name:?}");
+                status = None;
+            }
+            ChannelMsg::Failure => {
+                out.status = None;
+                return (out, Ending::Refused);
+            }
+            ChannelMsg::Close => break,
+            _ => {}
+        }
+    }
+    out.status = status;
+    (out, Ending::Closed(status))
+}
+
+/// Splits a byte stream into lines (`\n`, with a trailing `\r` dropped), keeping the
+/// unfinished tail for the next chunk.
+#[derive(Default)]
+pub(crate) struct LineSplitter {
+    pending: Vec<u8>,
+}
+
+impl LineSplitter {
+    pub(crate) fn push(&mut self, data: &[u8]) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut rest = data;
+        while let Some(pos) = rest.iter().position(|b| *b == b'\n') {
+            self.pending.extend_from_slice(&rest[..pos]);
+            lines.push(take_line(&mut self.pending));
+            rest = &rest[pos + 1..];
+        }
+        self.pending.extend_from_slice(rest);
+        lines
+    }
+
+    /// The last line when the stream ended without a newline.
+    pub(crate) fn finish(&mut self) -> Option<String> {
+        (!self.pending.is_empty()).then(|| take_line(&mut self.pending))
+    }
+}
+
+fn take_line(buf: &mut Vec<u8>) -> String {
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    let line = String::from_utf8_lossy(buf).into_owned();
+    buf.clear();
+    line
+}
+
+/// Forwards a channel's output as lines until it ends or the receiver goes away.
+///
+/// Lines are handed over without waiting: when the reader falls behind by a whole
+/// queue, lines are dropped (and counted in a notice on stderr) rather than stalling
+/// the connection every other operation on this host shares.
+pub(crate) async fn pump_lines(
+    mut read: ChannelReadHalf,
+    mut guard: ChannelGuard,
+    tx: mpsc::Sender<StreamEvent>,
+) {
+    let mut out = LineSplitter::default();
+    let mut err = LineSplitter::default();
+    let mut status = None;
+    let mut dropped = 0u64;
+    let deliver = |event: StreamEvent, dropped: &mut u64| -> bool {
+        if *dropped > 0 {
+            let notice = StreamEvent::Stderr(format!(
+                "opsctl: {dropped} lines dropped: the reader was too slow"
+            ));
+            match tx.try_send(notice) {
+                Ok(()) => *dropped = 0,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    *dropped += 1;
+                    return true;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            }
+        }
+        match tx.try_send(event) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                *dropped += 1;
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    };
+    loop {
+        let msg = tokio::select! {
+            msg = read.wait() => msg,
+            _ = tx.closed() => return, // guard closes the channel
+        };
+        let Some(msg) = msg else { break };
+        let alive = match msg {
+            ChannelMsg::Data { data } => out
+                .push(&data)
+                .into_iter()
+                .all(|l| deliver(StreamEvent::Stdout(l), &mut dropped)),
+            ChannelMsg::ExtendedData { data, ext: 1 } => err
+                .push(&data)
+                .into_iter()
+                .all(|l| deliver(StreamEvent::Stderr(l), &mut dropped)),
+            ChannelMsg::ExitStatus { exit_status } => {
+                status = Some(i32::try_from(exit_status).unwrap_or(i32::MAX));
+                true
+            }
+            ChannelMsg::Close => break,
+            _ => true,
+        };
+        if !alive {
+            return;
+        }
+    }
+    guard.finished();
+    let tail_out = out.finish().map(StreamEvent::Stdout);
+    let tail_err = err.finish().map(StreamEvent::Stderr);
+    // The channel is drained: from here waiting on the reader stalls nobody else.
+    for event in tail_out.into_iter().chain(tail_err) {
+        if tx.send(event).await.is_err() {
+            return;
+        }
+    }
+    if dropped > 0 {
+        let _ = tx
+            .send(StreamEvent::Stderr(format!(
+                "opsctl: {dropped} lines dropped: the reader was too slow"
+            )))
+            .await;
+    }
+    let _ = tx.send(StreamEvent::Exit(status)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_across_chunks() {
+        let mut s = LineSplitter::default();
+        assert_eq!(s.push(b"ab"), Vec::<String>::new());
+        assert_eq!(s.push(b"c\r\nde\n\nf"), vec!["abc", "de", ""]);
+        assert_eq!(s.finish(), Some("f".to_string()));
+        assert_eq!(s.finish(), None);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        let mut s = LineSplitter::default();
+        assert_eq!(s.push(b"a\xffb\n"), vec!["a\u{fffd}b"]);
+    }
+}

@@ -1,0 +1,61 @@
+//! The russh client handler: where the server's host key is judged.
+//!
+//! russh turns a refused key into a bare `Error::UnknownKey`, so the handler keeps
+//! the refusal's explanation in shared state for the connector to report.
+
+use std::sync::{Arc, Mutex};
+
+use russh::client::Handler;
+use russh::keys::PublicKeyOrCertificate;
+
+use super::host_key;
+use crate::remote::SshTarget;
+
+pub(crate) struct ClientHandler {
+    target: Arc<SshTarget>,
+    refusal: Arc<Mutex<Option<String>>>,
+}
+
+impl ClientHandler {
+    /// A handler for `target`, and the slot where a host-key refusal is explained.
+    pub(crate) fn new(target: Arc<SshTarget>) -> (Self, Arc<Mutex<Option<String>>>) {
+        let refusal = Arc::new(Mutex::new(None));
+        let handler = ClientHandler {
+            target,
+            refusal: Arc::clone(&refusal),
+        };
+        (handler, refusal)
+    }
+
+    fn refuse(&self, why: String) -> bool {
+        tracing::warn!(host = %self.target.label, "host key refused: {why}");
+        if let Ok(mut slot) = self.refusal.lock() {
+            *slot = Some(why);
+        }
+        false
+    }
+}
+
+impl Handler for ClientHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        match server_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => {
+                match host_key::verify(&self.target, key) {
+                    Ok(()) => Ok(true),
+                    Err(why) => Ok(self.refuse(why)),
+                }
+            }
+            // We never offer certificate host-key algorithms, so a certificate here
+            // means a misbehaving server.
+            PublicKeyOrCertificate::Certificate(_) => Ok(self.refuse(format!(
+                "{} presented a host certificate; opsctl checks plain host keys only",
+                self.target.label
+            ))),
+        }
+    }
+}

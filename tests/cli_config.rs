@@ -1,0 +1,142 @@
+//! `opsctl config ...` and profile lookup, through the real binary.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::fs;
+
+fn opsctl(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("opsctl").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("OPSCTL_PROFILE")
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("xdg"));
+    cmd
+}
+
+#[test]
+fn check_without_profile_uses_embedded_local() {
+    let dir = tempfile::tempdir().unwrap();
+    opsctl(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("profile `local`").and(predicate::str::contains("embedded")),
+        );
+}
+
+#[test]
+fn check_reports_unknown_key_with_position_and_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    fs::write(&path, "name = \"x\"\n[ssh]\nknown_host = \"strict\"\n").unwrap();
+    opsctl(dir.path())
+        .args(["config", "check", path.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("bad.toml:3:1: unknown key `known_host`")
+                .and(predicate::str::contains("did you mean `known_hosts`?")),
+        );
+}
+
+#[test]
+fn profiles_are_found_by_name_in_profiles_dir_then_xdg() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("xdg/opsctl/profiles")).unwrap();
+    fs::write(
+        dir.path().join("xdg/opsctl/profiles/stage.toml"),
+        "name = \"from-xdg\"\nenvironment = \"staging\"\n",
+    )
+    .unwrap();
+    opsctl(dir.path())
+        .args(["--profile", "stage", "config", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("profile `from-xdg` (staging"));
+    // ./profiles/ wins over the XDG directory.
+    fs::create_dir_all(dir.path().join("profiles")).unwrap();
+    fs::write(
+        dir.path().join("profiles/stage.toml"),
+        "name = \"from-cwd\"\n",
+    )
+    .unwrap();
+    opsctl(dir.path())
+        .env("OPSCTL_PROFILE", "stage")
+        .args(["config", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("profile `from-cwd`"));
+}
+
+#[test]
+fn missing_profile_lists_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    opsctl(dir.path())
+        .args(["--profile", "nope", "config", "show"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("no profile named `nope`")
+                .and(predicate::str::contains("profiles/nope.toml")),
+        );
+}
+
+#[test]
+fn show_fills_defaults_and_redacts_url_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.toml");
+    fs::write(
+        &path,
+        "name = \"p\"\n[[health.http]]\nname = \"site\"\nurl = \"https://admin:hunter2@example.com/\"\n",
+    )
+    .unwrap();
+    let out = opsctl(dir.path())
+        .args([
+            "--profile",
+            path.to_str().unwrap(),
+            "config",
+            "show",
+            "--json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["health"]["http"][0]["url"],
+        "https://admin:***@example.com/"
+    );
+    assert_eq!(v["health"]["interval_secs"], 5.0);
+    assert_eq!(v["ssh"]["known_hosts"], "strict");
+}
+
+#[test]
+fn paths_lists_search_dirs() {
+    let dir = tempfile::tempdir().unwrap();
+    opsctl(dir.path())
+        .args(["config", "paths"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("xdg/opsctl/profiles")
+                .and(predicate::str::contains("(embedded) local"))
+                .and(predicate::str::contains("opsctl.log")),
+        );
+}
+
+#[test]
+fn example_production_profile_is_accepted() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    opsctl(std::path::Path::new(root))
+        .args(["config", "check", "example-production"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("shop-production").and(predicate::str::contains("4 hosts")),
+        );
+}
