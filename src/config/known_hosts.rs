@@ -1071,4 +1071,41 @@ mod tests {
         }
         assert!(!path.exists());
     }
+
+    /// The glob as a regex, for checking the backtracking matcher.
+    fn glob_as_regex(pattern: &str) -> regex::Regex {
+        let mut re = String::from("(?is)^");
+        for c in pattern.chars() {
+            match c {
+                '*' => re.push_str(".*"),
+                '?' => re.push('.'),
+                c => re.push_str(&regex::escape(&c.to_string())),
+            }
+        }
+        re.push('$');
+        regex::Regex::new(&re).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn glob_agrees_with_a_regex(pattern in "[ab*?.\\[\\]:]{0,8}", text in "[abAB.\\[\\]:]{0,10}") {
+            proptest::prop_assert_eq!(
+                glob_match(&pattern, &text),
+                glob_as_regex(&pattern).is_match(&text),
+                "pattern {:?} text {:?}", pattern, text
+            );
+        }
+
+        #[test]
+        fn parsing_never_panics(text in "(@revoked |@cert-authority |\\|1\\|)?[ -~\t|,!*?]{0,60}(\n[ -~]{0,40}){0,3}") {
+            let f = KnownHostsFile::parse("/p", &text);
+            let g = KnownHostsFile::parse_for_names("/p", &text, &["a".to_string(), "[a]:2".to_string()]);
+            for name in ["a", "[a]:2"] {
+                let k = PublicKey::from_openssh(
+                    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICeEt0oP3Asc1noBkFHYgUyhpIlnTa+xJvAvRNe12JfE",
+                ).unwrap();
+                proptest::prop_assert_eq!(check(&[g.clone()], name, &k), check(&[f.clone()], name, &k));
+            }
+        }
+    }
 }

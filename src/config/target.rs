@@ -151,4 +151,25 @@ mod tests {
             assert!(err.contains("invalid target"), "{s:?}: {err}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_round_trips(s in "[a-z0-9@:\\[\\]./%-]{0,24}") {
+            if let Ok((user, host, port)) = parse_target(&s) {
+                proptest::prop_assert!(!host.is_empty() && !host.starts_with('-'));
+                // Writing the parts back gives the same parts.
+                let host_text = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+                let mut again = String::new();
+                if let Some(u) = &user {
+                    again.push_str(u);
+                    again.push('@');
+                }
+                again.push_str(&host_text);
+                if let Some(p) = port {
+                    again.push_str(&format!(":{p}"));
+                }
+                proptest::prop_assert_eq!(parse_target(&again), Ok((user, host, port)));
+            }
+        }
+    }
 }
