@@ -1104,7 +1104,7 @@ mod tests {
                 let k = PublicKey::from_openssh(
                     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICeEt0oP3Asc1noBkFHYgUyhpIlnTa+xJvAvRNe12JfE",
                 ).unwrap();
-                proptest::prop_assert_eq!(check(&[g.clone()], name, &k), check(&[f.clone()], name, &k));
+                proptest::prop_assert_eq!(check(std::slice::from_ref(&g), name, &k), check(std::slice::from_ref(&f), name, &k));
             }
         }
     }
