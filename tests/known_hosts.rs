@@ -295,7 +295,7 @@ impl TestSshd {
             .arg(&config)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("sshd.log")).unwrap())
             .spawn()
             .unwrap();
         let server = TestSshd {
@@ -306,7 +306,11 @@ impl TestSshd {
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "sshd did not start");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sshd did not start: {}",
+                std::fs::read_to_string(server.dir.path().join("sshd.log")).unwrap_or_default()
+            );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         Some(server)
