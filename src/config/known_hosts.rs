@@ -14,8 +14,14 @@
 //! - otherwise the key is unknown. `@cert-authority` lines never match a plain key
 //!   (opsctl does not do host certificates).
 //!
-//! Parsing is a pure function over text; [`KnownHostsFile::load`] and
-//! [`append_known_host`] are the only IO.
+//! Parsing is a pure function over text ([`KnownHostsFile::parse`], or
+//! [`KnownHostsFile::parse_for_names`] which decodes only the keys of the looked-up
+//! host's lines: the fast path for one check). The IO is [`KnownHostsFile::load`] /
+//! [`load_files`] and, for accept-new, [`append_known_host`] / [`LearnLock`].
+//!
+//! Differences from `ssh-keygen -F` (see tests/known_hosts.rs): it lists lines whose
+//! key does not decode (we skip them, as `ssh` does) and does not lowercase the query
+//! for hashed names (`ssh` and we do).
 
 use std::fmt;
 use std::io::{self, Write};
