@@ -234,3 +234,397 @@ fn generated_file_and_its_hashed_copy_match_ssh_keygen_f() {
     // -H leaves wildcard lines unhashed; they still match the same way.
     assert_eq!(hashed_matches, 8);
 }
+
+/// A throwaway OpenSSH server on 127.0.0.1 with one generated ED25519 host key, killed
+/// (by pid) when dropped.
+struct TestSshd {
+    child: std::process::Child,
+    port: u16,
+    host_key: String,
+    dir: tempfile::TempDir,
+}
+
+impl TestSshd {
+    fn start() -> Option<TestSshd> {
+        let sshd = ["/usr/sbin/sshd", "/usr/local/sbin/sshd"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists());
+        let Some(sshd) = sshd else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "sshd is missing (install openssh-server)"
+            );
+            eprintln!("sshd not found: live host-key cross-check skipped");
+            return None;
+        };
+        // Privilege separation directory; exists wherever openssh-server was set up.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("host_ed25519");
+        assert!(
+            Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", "", "-f"])
+                .arg(&key)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let host_key = std::fs::read_to_string(dir.path().join("host_ed25519.pub"))
+            .unwrap()
+            .trim()
+            .to_string();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let config = dir.path().join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile none\nUsePAM no\n\
+                 StrictModes no\nLogLevel ERROR\n",
+                key.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(&sshd)
+            .arg("-D")
+            .arg("-e")
+            .arg("-f")
+            .arg(&config)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("sshd.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let server = TestSshd {
+            child,
+            port,
+            host_key,
+            dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sshd did not start: {}",
+                std::fs::read_to_string(server.dir.path().join("sshd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(server)
+    }
+}
+
+impl Drop for TestSshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How a host-key check ended, in words both `ssh` and opsctl can be mapped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Trusted,
+    Unknown,
+    Changed,
+    Revoked,
+}
+
+/// What the real `ssh` client decides with these files (strict checking, no learning).
+fn ssh_outcome(port: u16, user_file: &Path, global_file: &Path, alias: Option<&str>) -> Outcome {
+    let mut cmd = Command::new("ssh");
+    cmd.args(["-F", "/dev/null", "-o", "BatchMode=yes"])
+        .args(["-o", "StrictHostKeyChecking=yes"])
+        .args(["-o", "PreferredAuthentications=none"])
+        .args(["-o", "ConnectTimeout=5"])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", user_file.display()))
+        .arg("-o")
+        .arg(format!("GlobalKnownHostsFile={}", global_file.display()))
+        .arg("-p")
+        .arg(port.to_string());
+    if let Some(alias) = alias {
+        cmd.arg("-o").arg(format!("HostKeyAlias={alias}"));
+    }
+    let out = cmd
+        .args(["nobody@127.0.0.1", "true"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+        Outcome::Changed
+    } else if err.contains("REVOKED HOST KEY") {
+        Outcome::Revoked
+    } else if err.contains("Host key verification failed") {
+        Outcome::Unknown
+    } else if err.contains("Permission denied") {
+        // Authentication was reached: the host key was accepted.
+        Outcome::Trusted
+    } else {
+        panic!("unexpected ssh output: {err}");
+    }
+}
+
+fn opsctl_outcome(
+    port: u16,
+    user_file: &Path,
+    global_file: &Path,
+    alias: Option<&str>,
+    key: &russh::keys::PublicKey,
+) -> Outcome {
+    use opsctl::config::host_key_policy::{Decision, decide};
+    let target = opsctl::remote::SshTarget {
+        label: "live".into(),
+        hostname: "127.0.0.1".into(),
+        port,
+        user: "nobody".into(),
+        identity_files: vec![],
+        identities_only: false,
+        known_hosts_name: alias.unwrap_or("127.0.0.1").into(),
+        known_hosts_files: vec![user_file.to_path_buf(), global_file.to_path_buf()],
+        learn_file: user_file.to_path_buf(),
+        policy: opsctl::config::KnownHostsPolicy::Strict,
+        jump: None,
+        connect_timeout: std::time::Duration::from_secs(5),
+        keepalive: std::time::Duration::from_secs(15),
+    };
+    let files = opsctl::config::host_key_policy::load_target_files(&target);
+    match decide(&target, &files, key) {
+        Decision::Accept { .. } => Outcome::Trusted,
+        Decision::Learn => panic!("strict policy never learns"),
+        Decision::Refuse(msg) if msg.contains("HAS CHANGED") => Outcome::Changed,
+        Decision::Refuse(msg) if msg.contains("REVOKED") => Outcome::Revoked,
+        Decision::Refuse(msg) if msg.contains("is not known") => Outcome::Unknown,
+        Decision::Refuse(msg) => panic!("unexpected refusal: {msg}"),
+    }
+}
+
+/// The verdict for each known_hosts situation is the one the real `ssh` client reaches
+/// against a real `sshd`.
+#[test]
+fn verdicts_match_the_real_ssh_client() {
+    if !have_ssh_keygen() {
+        return;
+    }
+    let Some(server) = TestSshd::start() else {
+        return;
+    };
+    let port = server.port;
+    let k = &server.host_key;
+    let fixture_key = |name: &str| {
+        let text = std::fs::read_to_string(format!("{FIXTURES}/{name}.pub")).unwrap();
+        let mut fields = text.split_whitespace();
+        format!("{} {}", fields.next().unwrap(), fields.next().unwrap())
+    };
+    let other_ed = fixture_key("ed25519_b");
+    let rsa = fixture_key("rsa2048");
+    let hp = format!("[127.0.0.1]:{port}");
+    let cases: Vec<(&str, String, String, Option<&str>, Outcome)> = vec![
+        (
+            "empty",
+            String::new(),
+            String::new(),
+            None,
+            Outcome::Unknown,
+        ),
+        (
+            "exact",
+            format!("{hp} {k}\n"),
+            String::new(),
+            None,
+            Outcome::Trusted,
+        ),
+        (
+            "global file",
+            String::new(),
+            format!("{hp} {k}\n"),
+            None,
+            Outcome::Trusted,
+        ),
+        (
+            "bare host, non-default port",
+            format!("127.0.0.1 {k}\n"),
+            String::new(),
+            None,
+            Outcome::Trusted,
+        ),
+        (
+            "bare host other key",
+            format!("127.0.0.1 {other_ed}\n"),
+            String::new(),
+            None,
+            Outcome::Unknown,
+        ),
+        (
+            "other key",
+            format!("{hp} {other_ed}\n"),
+            String::new(),
+            None,
+            Outcome::Changed,
+        ),
+        (
+            "other type only",
+            format!("{hp} {rsa}\n"),
+            String::new(),
+            None,
+            Outcome::Changed,
+        ),
+        (
+            "other key in user file, right key in global",
+            format!("{hp} {other_ed}\n"),
+            format!("{hp} {k}\n"),
+            None,
+            Outcome::Trusted,
+        ),
+        (
+            "wildcard",
+            format!("[127.0.0.*]:{port} {k}\n"),
+            String::new(),
+            None,
+            Outcome::Trusted,
+        ),
+        (
+            "port wildcard",
+            format!("[127.0.0.1]:* {k}\n"),
+            String::new(),
+            None,
+            Outcome::Trusted,
+        ),
+        (
+            "negated",
+            format!("[127.0.0.*]:*,!{hp} {k}\n"),
+            String::new(),
+            None,
+            Outcome::Unknown,
+        ),
+        (
+            "revoked",
+            format!("{hp} {k}\n"),
+            format!("@revoked * {k}\n"),
+            None,
+            Outcome::Revoked,
+        ),
+        (
+            "revoked for another host",
+            format!("@revoked other.test {k}\n{hp} {k}\n"),
+            String::new(),
+            None,
+            Outcome::Trusted,
+        ),
+        (
+            "cert-authority only",
+            format!("@cert-authority {hp} {k}\n"),
+            String::new(),
+            None,
+            Outcome::Unknown,
+        ),
+        (
+            "uppercase pattern",
+            format!("[127.0.0.1]:{port},WEB.EXAMPLE {k}\n"),
+            String::new(),
+            None,
+            Outcome::Trusted,
+        ),
+        (
+            "alias",
+            format!("myalias {k}\n"),
+            String::new(),
+            Some("myalias"),
+            Outcome::Trusted,
+        ),
+        (
+            "alias with port is not used",
+            format!("[myalias]:{port} {k}\n"),
+            String::new(),
+            Some("myalias"),
+            Outcome::Unknown,
+        ),
+        (
+            "alias other key",
+            format!("myalias {other_ed}\n"),
+            String::new(),
+            Some("myalias"),
+            Outcome::Changed,
+        ),
+    ];
+    let key = russh::keys::PublicKey::from_openssh(k).unwrap();
+    let dir = server.dir.path();
+    let mut mismatches = Vec::new();
+    for (i, (what, user, global, alias, expected)) in cases.iter().enumerate() {
+        let user_file = dir.join(format!("user_{i}"));
+        let global_file = dir.join(format!("global_{i}"));
+        std::fs::write(&user_file, user).unwrap();
+        std::fs::write(&global_file, global).unwrap();
+        let theirs = ssh_outcome(port, &user_file, &global_file, *alias);
+        let ours = opsctl_outcome(port, &user_file, &global_file, *alias, &key);
+        if theirs != ours || ours != *expected {
+            mismatches.push(format!(
+                "{what}: ssh {theirs:?}, opsctl {ours:?}, expected {expected:?}"
+            ));
+        }
+    }
+    // Hashed by ssh-keygen -H.
+    let hashed = dir.join("hashed");
+    std::fs::write(&hashed, format!("{hp} {k}\n")).unwrap();
+    assert!(
+        Command::new("ssh-keygen")
+            .arg("-H")
+            .arg("-f")
+            .arg(&hashed)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let empty = dir.join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let theirs = ssh_outcome(port, &hashed, &empty, None);
+    let ours = opsctl_outcome(port, &hashed, &empty, None, &key);
+    if theirs != Outcome::Trusted || ours != Outcome::Trusted {
+        mismatches.push(format!("hashed: ssh {theirs:?}, opsctl {ours:?}"));
+    }
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+/// accept-new writes the same line `ssh -o StrictHostKeyChecking=accept-new` writes.
+#[test]
+fn learned_line_is_the_one_ssh_writes() {
+    if !have_ssh_keygen() {
+        return;
+    }
+    let Some(server) = TestSshd::start() else {
+        return;
+    };
+    let dir = server.dir.path();
+    let by_ssh = dir.join("learned_by_ssh");
+    let out = Command::new("ssh")
+        .args(["-F", "/dev/null", "-o", "BatchMode=yes"])
+        .args(["-o", "StrictHostKeyChecking=accept-new"])
+        .args(["-o", "PreferredAuthentications=none"])
+        .args(["-o", "HashKnownHosts=no"])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", by_ssh.display()))
+        .args(["-o", "GlobalKnownHostsFile=/dev/null"])
+        .arg("-p")
+        .arg(server.port.to_string())
+        .args(["nobody@127.0.0.1", "true"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Permanently added"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let by_us = dir.join("learned_by_opsctl");
+    let key = russh::keys::PublicKey::from_openssh(&server.host_key).unwrap();
+    opsctl::config::known_hosts::append_known_host(&by_us, "127.0.0.1", server.port, &key).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&by_us).unwrap(),
+        std::fs::read_to_string(&by_ssh).unwrap()
+    );
+}

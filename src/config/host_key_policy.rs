@@ -13,7 +13,7 @@ use russh::keys::ssh_key::{Algorithm, PublicKey};
 
 use super::KnownHostsPolicy;
 use super::known_hosts::{
-    self, DEFAULT_SSH_PORT, KnownHostsFile, LineRef, Verdict, append_known_host, fingerprint,
+    self, DEFAULT_SSH_PORT, KnownHostsFile, LearnLock, LineRef, Verdict, fingerprint,
     key_type_name, lookup_name,
 };
 use crate::remote::{SshTarget, quote};
@@ -46,46 +46,62 @@ pub enum Decision {
 ///
 /// - known key → `Ok(Trusted)`;
 /// - unknown host: `strict` → `Err` with the fingerprint and the command to add the key;
-///   `accept-new` → the key is appended to `target.learn_file` → `Ok(Learned)`;
-/// - changed key (the host has known keys, none is this one) → always `Err`, loudly;
-/// - revoked key → always `Err`.
+///   `accept-new` → the key is appended to `target.learn_file` (under a lock, after
+///   deciding again) → `Ok(Learned)`;
+/// - changed key (the host has plain lines, none with this key, whatever their key
+///   type — as OpenSSH decides) → always `Err`, loudly, naming file:line;
+/// - revoked key (`@revoked` line for the host) → always `Err`, naming file:line.
 ///
-/// The name looked up is `target.known_hosts_name` (`[name]:port` when the port is not
-/// 22), except that a `known_hosts_name` different from `hostname` is a HostKeyAlias and
-/// is looked up bare, as OpenSSH does. Like OpenSSH, a host on a non-default port that
-/// is unknown as `[host]:port` is also accepted when the bare host name has this key.
+/// Names, as OpenSSH: `target.hostname` is looked up as `host`, or `[host]:port` when the
+/// port is not 22; a `target.known_hosts_name` that differs from `hostname` is a
+/// HostKeyAlias and is looked up bare (no port). A host on a non-default port that is
+/// unknown as `[host]:port` is also accepted when its bare name has this exact key.
 ///
-/// Reads files and may append to one: call it from a blocking-tolerant context (it is
-/// small and fast; russh's `check_server_key` is fine).
+/// The `Err` message is complete and meant for the user (`RemoteError::HostKey`).
+/// Reads files and may append to one (milliseconds, see BENCHMARKS.knownhosts.md): fine
+/// to call from russh's `check_server_key`.
 pub fn verify_host_key(target: &SshTarget, key: &PublicKey) -> Result<HostKeyOutcome, String> {
-    let files = known_hosts::load_files(&files_to_read(target));
+    let files = load_target_files(target);
     match decide(target, &files, key) {
         Decision::Accept { at } => {
             tracing::debug!(host = %target.label, at = %at, "host key known");
             Ok(HostKeyOutcome::Trusted { at })
         }
         Decision::Refuse(message) => Err(message),
-        Decision::Learn => {
-            let (host, port) = lookup_host_port(target);
-            append_known_host(&target.learn_file, host, port, key).map_err(|e| {
-                format!(
-                    "cannot record the host key of {} in {}: {e}",
-                    describe(target),
-                    target.learn_file.display()
-                )
-            })?;
-            tracing::info!(
-                host = %target.label,
-                key_type = key_type_name(&key.algorithm()),
-                fingerprint = %fingerprint(key),
-                file = %target.learn_file.display(),
-                "new host key learned (accept-new)"
-            );
-            Ok(HostKeyOutcome::Learned {
-                file: target.learn_file.clone(),
-            })
-        }
+        Decision::Learn => learn(target, key),
     }
+}
+
+/// Appends the key of an unknown host under `accept-new`, deciding again under the
+/// learn file's lock: another connection may have learned this host (or a different
+/// key for it) since the files were read.
+fn learn(target: &SshTarget, key: &PublicKey) -> Result<HostKeyOutcome, String> {
+    let cannot_record = |e: std::io::Error| {
+        format!(
+            "cannot record the host key of {} in {}: {e}",
+            describe(target),
+            target.learn_file.display()
+        )
+    };
+    let mut lock = LearnLock::acquire(&target.learn_file).map_err(cannot_record)?;
+    match decide(target, &load_target_files(target), key) {
+        Decision::Learn => {}
+        Decision::Accept { at } => return Ok(HostKeyOutcome::Trusted { at }),
+        Decision::Refuse(message) => return Err(message),
+    }
+    let (host, port) = lookup_host_port(target);
+    lock.append(host, port, key).map_err(cannot_record)?;
+    drop(lock);
+    tracing::info!(
+        host = %target.label,
+        key_type = key_type_name(&key.algorithm()),
+        fingerprint = %fingerprint(key),
+        file = %target.learn_file.display(),
+        "new host key learned (accept-new)"
+    );
+    Ok(HostKeyOutcome::Learned {
+        file: target.learn_file.clone(),
+    })
 }
 
 /// The decision of [`verify_host_key`] over already-loaded files (pure).
@@ -120,13 +136,21 @@ pub fn decide(target: &SshTarget, files: &[KnownHostsFile], key: &PublicKey) -> 
 /// Key algorithms already known for the target, to put first in the client's host-key
 /// preferences (empty when the host is unknown: keep the default order then).
 pub fn preferred_host_key_algorithms(target: &SshTarget) -> Vec<Algorithm> {
-    let files = known_hosts::load_files(&files_to_read(target));
+    let files = load_target_files(target);
     let (host, port) = lookup_host_port(target);
     let mut algorithms = known_hosts::known_algorithms(&files, &lookup_name(host, port));
     if algorithms.is_empty() && port != DEFAULT_SSH_PORT {
         algorithms = known_hosts::known_algorithms(&files, &lookup_name(host, DEFAULT_SSH_PORT));
     }
     algorithms
+}
+
+/// The target's files, keeping only the lines [`decide`] can look at (the name with and
+/// without port), so large files cost a host-field scan, not a key decode per line.
+pub fn load_target_files(target: &SshTarget) -> Vec<KnownHostsFile> {
+    let (host, port) = lookup_host_port(target);
+    let names = [lookup_name(host, port), lookup_name(host, DEFAULT_SSH_PORT)];
+    known_hosts::load_files_for_names(&files_to_read(target), &names)
 }
 
 fn files_to_read(target: &SshTarget) -> Vec<PathBuf> {
@@ -356,6 +380,47 @@ mod tests {
             err.starts_with("WARNING: HOST KEY FOR web1 (10.0.0.5:2222) HAS CHANGED"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn learning_decides_again_under_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path(), KnownHostsPolicy::AcceptNew);
+        // Two connections both found the host unknown before either wrote.
+        let files = load_target_files(&t);
+        assert_eq!(decide(&t, &files, &key("ed25519_a")), Decision::Learn);
+        assert_eq!(decide(&t, &files, &key("ed25519_b")), Decision::Learn);
+        assert!(matches!(
+            learn(&t, &key("ed25519_a")),
+            Ok(HostKeyOutcome::Learned { .. })
+        ));
+        // The same key again: already there, not appended twice.
+        assert!(matches!(
+            learn(&t, &key("ed25519_a")),
+            Ok(HostKeyOutcome::Trusted { .. })
+        ));
+        // A different key raced in: it is a change now, refused, not learned.
+        let err = learn(&t, &key("ed25519_b")).unwrap_err();
+        assert!(err.contains("HAS CHANGED"), "{err}");
+        let text = std::fs::read_to_string(&t.learn_file).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        // Threads racing through verify_host_key end with one line too.
+        let t2 = SshTarget {
+            hostname: "10.0.0.6".into(),
+            known_hosts_name: "10.0.0.6".into(),
+            ..t.clone()
+        };
+        let barrier = std::sync::Barrier::new(8);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    barrier.wait();
+                    verify_host_key(&t2, &key("ecdsa256")).unwrap()
+                });
+            }
+        });
+        let text = std::fs::read_to_string(&t.learn_file).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
     }
 
     #[test]

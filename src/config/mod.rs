@@ -10,6 +10,7 @@ pub mod redact;
 pub mod resolve;
 pub mod ssh_config;
 pub mod ssh_lookup;
+pub mod target;
 
 pub use diagnostic::Diagnostic;
 pub use load::{LoadError, LoadedProfile, ProfileSource, load, parse_profile};

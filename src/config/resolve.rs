@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::load::{effective_jump, expand_tilde, home_dir};
 use super::profile::{HostEntry, KnownHostsPolicy, LogSource, Profile, Transport};
+use super::target::parse_target;
 use crate::remote::SshTarget;
 
 /// What OpenSSH's configuration says about one alias (see `ssh_config`).
@@ -45,52 +46,6 @@ pub struct ResolvedHost {
     /// Set when `transport` is SSH.
     pub ssh: Option<SshTarget>,
     pub command_timeout: Duration,
-}
-
-/// A command-line target: `[user@]host[:port]` (or `[v6]:port`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdHocTarget {
-    pub user: Option<String>,
-    pub host: String,
-    pub port: Option<u16>,
-}
-
-pub fn parse_target(s: &str) -> Result<AdHocTarget, String> {
-    let (user, rest) = match s.rsplit_once('@') {
-        Some((u, r)) if !u.is_empty() => (Some(u.to_string()), r),
-        Some(_) => return Err(format!("`{s}`: empty user before @")),
-        None => (None, s),
-    };
-    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-        let (addr, after) = v6
-            .split_once(']')
-            .ok_or_else(|| format!("`{s}`: missing `]`"))?;
-        match after.strip_prefix(':') {
-            Some(p) => (addr, Some(p)),
-            None if after.is_empty() => (addr, None),
-            None => return Err(format!("`{s}`: unexpected text after `]`")),
-        }
-    } else if rest.matches(':').count() == 1 {
-        let (h, p) = rest.split_once(':').unwrap_or((rest, ""));
-        (h, Some(p))
-    } else {
-        (rest, None)
-    };
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("`{s}`: not a host name"));
-    }
-    let port = match port {
-        None => None,
-        Some(p) => match p.parse::<u16>() {
-            Ok(n) if n > 0 => Some(n),
-            _ => return Err(format!("`{s}`: port must be 1-65535")),
-        },
-    };
-    Ok(AdHocTarget {
-        user,
-        host: host.to_string(),
-        port,
-    })
 }
 
 fn local_user() -> String {
@@ -238,14 +193,14 @@ fn jump_target(
     if let Some(entry) = profile.hosts.iter().find(|h| h.name == spec) {
         return ssh_target(profile, want_for_entry(entry, Some(None)), lookup, 1);
     }
-    let t = parse_target(spec).map_err(|e| format!("jump host {e}"))?;
+    let (user, host, port) = parse_target(spec).map_err(|e| format!("jump host {e}"))?;
     ssh_target(
         profile,
         Want {
             label: spec,
-            alias: &t.host,
-            user: t.user.as_deref(),
-            port: t.port,
+            alias: &host,
+            user: user.as_deref(),
+            port,
             identity_files: None,
             policy: None,
             jump: Some(None),
@@ -334,14 +289,14 @@ pub fn resolve_targets(
             out.push(resolve_entry(profile, entry, lookup)?);
             continue;
         }
-        let parsed = parse_target(t)?;
+        let (user, host, port) = parse_target(t)?;
         let target = ssh_target(
             profile,
             Want {
                 label: t,
-                alias: &parsed.host,
-                user: parsed.user.as_deref(),
-                port: parsed.port,
+                alias: &host,
+                user: user.as_deref(),
+                port,
                 identity_files: None,
                 policy: None,
                 jump: profile.ssh.jump.as_deref().map(Some),
@@ -351,7 +306,7 @@ pub fn resolve_targets(
         )?;
         out.push(ResolvedHost {
             name: t.clone(),
-            address: parsed.host.clone(),
+            address: host.clone(),
             roles: Vec::new(),
             services: profile.health.services.clone(),
             logs: profile.health.logs.clone(),
@@ -370,23 +325,6 @@ mod tests {
 
     fn profile(text: &str) -> Profile {
         parse_profile(text, "t.toml").unwrap()
-    }
-
-    #[test]
-    fn targets_parse() {
-        let t = parse_target("deploy@web1:2222").unwrap();
-        assert_eq!(
-            (t.user.as_deref(), t.host.as_str(), t.port),
-            (Some("deploy"), "web1", Some(2222))
-        );
-        let t = parse_target("[::1]:22").unwrap();
-        assert_eq!((t.host.as_str(), t.port), ("::1", Some(22)));
-        let t = parse_target("fe80::1").unwrap();
-        assert_eq!((t.host.as_str(), t.port), ("fe80::1", None));
-        assert!(parse_target("web1:0").is_err());
-        assert!(parse_target("web1:x").is_err());
-        assert!(parse_target("@web1").is_err());
-        assert!(parse_target("").is_err());
     }
 
     #[test]
