@@ -72,11 +72,19 @@ fn measure<B: Backend>(
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` does not: then a quick
+    // smoke run (few frames, one size) only checks that the bench works.
+    let full = std::env::args().any(|a| a == "--bench");
     let frames = std::env::var("FRAMES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    for (w, h) in [(80u16, 24u16), (160, 48), (300, 100)] {
+        .unwrap_or(if full { 2000 } else { 20 });
+    let sizes: &[(u16, u16)] = if full {
+        &[(80, 24), (160, 48), (300, 100)]
+    } else {
+        &[(80, 24)]
+    };
+    for &(w, h) in sizes {
         let mut app = fixtures::large_fleet(1000, w, h);
         let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
         measure(
