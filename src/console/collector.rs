@@ -26,15 +26,16 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// How long one poll may take. The first poll gets the profile's whole
-/// connect + command budget (a first connection may be slow); later polls get at
-/// most one interval (at least a second), so a hung host shows as unreachable
-/// within two intervals instead of after the full SSH timeouts.
-pub fn poll_timeout(full: Duration, interval: Duration, first: bool) -> Duration {
-    if first {
-        full
-    } else {
+/// How long one poll may take. A poll right after a successful one gets at most
+/// one interval (at least a second), so a host that hangs shows as unreachable
+/// within two intervals instead of after the full SSH timeouts. The first poll and
+/// polls of a host that is not answering get the profile's whole connect + command
+/// budget: connecting may be slow, and a slow host must not be cut off for ever.
+pub fn poll_timeout(full: Duration, interval: Duration, last_ok: bool) -> Duration {
+    if last_ok {
         full.min(interval.max(Duration::from_secs(1)))
+    } else {
+        full
     }
 }
 
@@ -51,7 +52,7 @@ pub struct ProbePoller {
     /// The profile's connect + command budget.
     pub full_timeout: Duration,
     pub interval: Duration,
-    polled: bool,
+    last_ok: bool,
 }
 
 impl ProbePoller {
@@ -66,7 +67,7 @@ impl ProbePoller {
             remote,
             full_timeout,
             interval,
-            polled: false,
+            last_ok: false,
         }
     }
 }
@@ -74,9 +75,10 @@ impl ProbePoller {
 #[async_trait]
 impl HostPoller for ProbePoller {
     async fn poll(&mut self) -> HostHealth {
-        let timeout = poll_timeout(self.full_timeout, self.interval, !self.polled);
-        self.polled = true;
-        self.probe.poll(self.remote.as_ref(), timeout).await
+        let timeout = poll_timeout(self.full_timeout, self.interval, self.last_ok);
+        let health = self.probe.poll(self.remote.as_ref(), timeout).await;
+        self.last_ok = health.status != crate::health::Status::Unreachable;
+        health
     }
 }
 
@@ -272,18 +274,18 @@ mod tests {
     }
 
     #[test]
-    fn later_polls_are_bounded_by_the_interval() {
+    fn polls_after_a_good_one_are_bounded_by_the_interval() {
         let full = Duration::from_secs(15);
-        assert_eq!(poll_timeout(full, Duration::from_secs(2), true), full);
+        assert_eq!(poll_timeout(full, Duration::from_secs(2), false), full);
         assert_eq!(
-            poll_timeout(full, Duration::from_secs(2), false),
+            poll_timeout(full, Duration::from_secs(2), true),
             Duration::from_secs(2)
         );
         assert_eq!(
-            poll_timeout(full, Duration::from_millis(100), false),
+            poll_timeout(full, Duration::from_millis(100), true),
             Duration::from_secs(1)
         );
-        assert_eq!(poll_timeout(full, Duration::from_secs(60), false), full);
+        assert_eq!(poll_timeout(full, Duration::from_secs(60), true), full);
     }
 
     #[test]
