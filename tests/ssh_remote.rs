@@ -961,23 +961,38 @@ async fn killed_host_fails_then_reconnects_after_restart() {
     let r = SshRemote::new(target(n));
     let before = r.run(&sh(r#"echo "$SSH_CONNECTION""#)).await.unwrap();
     let _restart = Restart(&sshd);
+    // A command running when the host dies ends with Disconnected, promptly.
+    let running = {
+        let r = r.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let result = r
+                .run(
+                    &Command::new("sleep")
+                        .arg("20")
+                        .timeout(Duration::from_secs(15)),
+                )
+                .await;
+            (result, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
     sshd.signal_tree(libc::SIGKILL);
     let deadline = Instant::now() + Duration::from_secs(5);
     while sshd.pid().is_some() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let (result, took) = running.await.unwrap();
+    let err = result.unwrap_err();
+    assert!(matches!(err, RemoteError::Disconnected { .. }), "{err:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
 
+    // With nothing listening, the next operation cannot connect.
     let err = r
         .run(&Command::new("true").timeout(Duration::from_secs(3)))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            RemoteError::Disconnected { .. } | RemoteError::Connect { .. }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, RemoteError::Connect { .. }), "{err:?}");
 
     sshd.start();
     let after = r

@@ -5,6 +5,7 @@
 #   benches/fleet/sweep.sh [HOST_COUNT...]     (default: 20 50)
 #
 # Env: RUNS (repetitions per measurement, default 5), PROBE (the command),
+# SWEEP_BUILD (release, the default, or debug),
 # ANSIBLE (path of the ansible binary; default /tmp/ansible-venv/bin/ansible, made with
 # `python3 -m venv /tmp/ansible-venv && /tmp/ansible-venv/bin/pip install ansible-core`).
 # Needs: openssh-server (sandbox), pssh (parallel-ssh). Starts the sandbox hosts it
@@ -31,8 +32,13 @@ command -v parallel-ssh >/dev/null || { echo "parallel-ssh missing: apt-get inst
 have_ansible=1
 [[ -x "$ANSIBLE" ]] || { echo "note: $ANSIBLE missing; Ansible is skipped" >&2; have_ansible=0; }
 
-cargo build --release --quiet --example ssh_sweep
-sweep_bin="$root/target/release/examples/ssh_sweep"
+if [[ "${SWEEP_BUILD:-release}" == debug ]]; then
+    cargo build --quiet --example ssh_sweep
+    sweep_bin="$root/target/debug/examples/ssh_sweep"
+else
+    cargo build --release --quiet --example ssh_sweep
+    sweep_bin="$root/target/release/examples/ssh_sweep"
+fi
 
 now() { date +%s.%N; }
 # Median of the numbers on stdin.
