@@ -62,7 +62,22 @@ LoginGraceTime 30
 # Benchmarks open many connections at once.
 MaxStartups 200:30:400
 CONF
-    mv -f "$dir/sshd_config.new" "$dir/sshd_config"
+    if cmp -s "$dir/sshd_config.new" "$dir/sshd_config"; then
+        rm -f "$dir/sshd_config.new"
+    else
+        # A running sshd still has the old settings (e.g. another port): restart it.
+        ssh_stop_host "$dir"
+        mv -f "$dir/sshd_config.new" "$dir/sshd_config"
+    fi
+}
+
+ssh_stop_host() {
+    local dir="$1" pid
+    pid="$(cat "$dir/sshd.pid" 2>/dev/null || true)"
+    if pid_is_ours "$pid" "$dir/sshd_config"; then
+        stop_pid "$pid"
+    fi
+    rm -f "$dir/sshd.pid"
 }
 
 # Starts host N unless its sshd already runs; resumes it if it was stopped.
@@ -169,15 +184,10 @@ ssh_write_profile() {
 }
 
 ssh_down() {
-    local f dir pid
+    local f
     shopt -s nullglob
     for f in "$SSH_STATE"/host*/sshd.pid; do
-        dir="$(dirname "$f")"
-        pid="$(cat "$f" 2>/dev/null || true)"
-        if pid_is_ours "$pid" "$dir/sshd_config"; then
-            stop_pid "$pid"
-        fi
-        rm -f "$f"
+        ssh_stop_host "$(dirname "$f")"
     done
     shopt -u nullglob
 }
