@@ -61,6 +61,12 @@ PrintLastLog no
 LoginGraceTime 30
 # Benchmarks open many connections at once.
 MaxStartups 200:30:400
+# A host of the sandbox starts clean: with SHLVL already 1, bash does not source the
+# local user's ~/.bashrc for commands run over SSH (it does when SHLVL is unset).
+# That file belongs to the developer's machine: it may print text into command output,
+# and one that runs e.g. 'pyenv init' costs ~0.2 s per command and, with many
+# concurrent sessions, a lock storm that brought this machine to a load of 500.
+SetEnv SHLVL=1
 CONF
     if cmp -s "$dir/sshd_config.new" "$dir/sshd_config"; then
         rm -f "$dir/sshd_config.new"
