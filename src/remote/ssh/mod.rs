@@ -30,6 +30,8 @@ const STREAM_CAPACITY: usize = 1024;
 /// Session channels open at once on one connection; OpenSSH's MaxSessions defaults
 /// to 10 and refuses the eleventh, so we queue before that.
 const MAX_SESSIONS: usize = 8;
+/// Times a refused session channel is asked for again (see `open_channel`).
+const SESSION_RETRIES: u32 = 8;
 
 /// One host reached over SSH. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -139,6 +141,7 @@ impl SshRemote {
         what: &Open<'_>,
     ) -> Result<(Arc<Connection>, Channel<Msg>), RemoteError> {
         let mut retried = false;
+        let mut refusals = 0u32;
         loop {
             let conn = self.inner.link.get(deadline).await?;
             let result = match what {
@@ -160,6 +163,22 @@ impl SshRemote {
                     tracing::debug!(host = %self.label(), "stale connection ({e}); reconnecting");
                     self.inner.link.discard(&conn);
                     retried = true;
+                }
+                // sshd frees a closed session only after the packets that arrived with
+                // its close are handled, so a burst of commands can briefly exceed
+                // MaxSessions: a refused session is retried shortly, within the deadline.
+                Err(russh::Error::ChannelOpenFailure(reason))
+                    if matches!(what, Open::Session) && refusals < SESSION_RETRIES =>
+                {
+                    refusals += 1;
+                    let pause = Duration::from_millis(25 << refusals.min(4));
+                    tracing::debug!(host = %self.label(), ?reason, "session refused; retrying");
+                    if Instant::now() + pause >= deadline {
+                        return Err(
+                            self.channel_error(&conn, russh::Error::ChannelOpenFailure(reason))
+                        );
+                    }
+                    tokio::time::sleep(pause).await;
                 }
                 Err(e) => return Err(self.channel_error(&conn, e)),
             }
