@@ -4,3 +4,4 @@
 //! live query views can reuse the fingerprints and statistics.
 
 pub mod fingerprint;
+pub mod slowlog;
