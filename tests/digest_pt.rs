@@ -469,3 +469,114 @@ fn class_id_matches_md5sum() {
         "0x1FE1379FE2A31B8D16219655761820A2"
     );
 }
+
+/// pt-query-digest's top classes by total time on a real MariaDB slow log: the same
+/// classes (same Query ID where the fingerprints agree; otherwise the same members,
+/// recognised by count and total time) in the same order.
+///
+/// One pt quirk shows up in this log: at a server restart banner in the middle of the
+/// file pt glues the banner and the next event onto the statement before it, making a
+/// class of its own (`...; mariadbd, version: ... started with: use ...`). Those events
+/// are counted back into the class their first statement belongs to.
+#[test]
+fn top_classes_match_pt_query_digest() {
+    let fixture = "tests/fixtures/sql/mariadb-10.11-slow.log";
+    let pt = match Command::new("pt-query-digest")
+        .args(["--limit", "1000", "--output", "json", fixture])
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => panic!("pt-query-digest is required (apt-get install percona-toolkit): {e}"),
+    };
+    assert!(
+        pt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pt.stderr)
+    );
+    let pt: serde_json::Value = serde_json::from_slice(&pt.stdout).unwrap();
+    let ours = Command::new(env!("CARGO_BIN_EXE_opsctl"))
+        .args(["digest", "--json", "--limit", "0", fixture])
+        .output()
+        .unwrap();
+    assert!(ours.status.success());
+    let ours: serde_json::Value = serde_json::from_slice(&ours.stdout).unwrap();
+    let ours = ours["classes"].as_array().unwrap();
+    let pt_classes = pt["classes"].as_array().unwrap();
+    let num = |v: &serde_json::Value| {
+        v.as_str()
+            .map_or_else(|| v.as_f64().unwrap(), |s| s.parse().unwrap())
+    };
+    let glued: Vec<(String, u64, f64)> = pt_classes
+        .iter()
+        .filter(|c| {
+            c["example"]["query"]
+                .as_str()
+                .unwrap_or("")
+                .contains("started with:")
+        })
+        .map(|c| {
+            let fp = c["fingerprint"].as_str().unwrap();
+            let head = fp.split("; mariadbd, version:").next().unwrap().to_string();
+            (
+                head,
+                c["query_count"].as_u64().unwrap(),
+                num(&c["metrics"]["Query_time"]["sum"]),
+            )
+        })
+        .collect();
+    assert!(
+        glued.len() <= 1,
+        "one restart banner in the fixture: {glued:?}"
+    );
+    let top: Vec<&serde_json::Value> = pt_classes
+        .iter()
+        .filter(|c| {
+            !c["example"]["query"]
+                .as_str()
+                .unwrap_or("")
+                .contains("started with:")
+        })
+        .take(10)
+        .collect();
+    let mut same_id = 0;
+    for (rank, p) in top.iter().enumerate() {
+        let id = format!("0x{}", p["checksum"].as_str().unwrap());
+        let fp = p["fingerprint"].as_str().unwrap();
+        let (mut count, mut sum) = (
+            p["query_count"].as_u64().unwrap(),
+            num(&p["metrics"]["Query_time"]["sum"]),
+        );
+        for (head, n, t) in &glued {
+            if head == fp {
+                count += n;
+                sum += t;
+            }
+        }
+        let found = ours
+            .iter()
+            .position(|c| c["id"] == id.as_str())
+            .or_else(|| {
+                ours.iter().position(|c| {
+                    c["count"].as_u64() == Some(count)
+                        && (c["total_s"].as_f64().unwrap() - sum).abs() < 1e-5
+                })
+            });
+        let Some(at) = found else {
+            panic!("pt's class {id} ({fp}) has no counterpart")
+        };
+        let c = &ours[at];
+        if c["id"] == id.as_str() {
+            same_id += 1;
+        }
+        assert_eq!(c["count"].as_u64(), Some(count), "{id}");
+        assert!((c["total_s"].as_f64().unwrap() - sum).abs() < 1e-5, "{id}");
+        // Same rank, give or take classes whose totals differ by less than the glued time.
+        let near = ours
+            .iter()
+            .filter(|o| (o["total_s"].as_f64().unwrap() - sum).abs() < 1e-4)
+            .count()
+            > 1;
+        assert!(at == rank || near, "{id}: pt rank {rank}, ours {at}");
+    }
+    assert!(same_id >= 6, "only {same_id} of 10 ids agree");
+}

@@ -3,5 +3,6 @@
 //! Nothing here touches a host or the console: every function works over bytes so the
 //! live query views can reuse the fingerprints and statistics.
 
+pub mod digest;
 pub mod fingerprint;
 pub mod slowlog;
