@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmark of `opsctl digest` against pt-query-digest and pgbadger, in one run.
+#
+# Usage: benches/digest/bench.sh [SIZE_MB]        (default 100)
+# Needs: python3, /usr/bin/time, percona-toolkit, pgbadger (Debian packages).
+# The logs are generated into $DIGEST_BENCH_DIR (default /tmp/opsctl-digest-bench),
+# never into the repository.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+SIZE=${1:-100}
+W=${DIGEST_BENCH_DIR:-/tmp/opsctl-digest-bench}
+PREFIX='%m [%p] %q%u@%d '
+mkdir -p "$W"
+
+cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/opsctl
+
+for k in mysql pg; do
+  if [ ! -s "$W/$k-$SIZE.log" ]; then
+    echo "generating $W/$k-$SIZE.log" >&2
+    python3 "$HERE/gen.py" "$k" "$SIZE" > "$W/$k-$SIZE.log"
+  fi
+done
+MY="$W/mysql-$SIZE.log"
+PG="$W/pg-$SIZE.log"
+
+# name, input bytes, command...: prints "name seconds MB/s peakRSS_MB"
+run() {
+  local name=$1 bytes=$2
+  shift 2
+  /usr/bin/time -f "%e %M" -o "$W/$name.time" "$@" > "$W/$name.out" 2> "$W/$name.err" || {
+    echo "$name failed:" >&2
+    tail -5 "$W/$name.err" >&2
+    return 1
+  }
+  read -r secs kb < "$W/$name.time"
+  python3 -c "import sys; s=max(float('$secs'),0.01); print(f'| $name | {s:.2f} | {$bytes/1e6/s:.1f} | {$kb/1024:.0f} |')"
+}
+
+MYB=$(stat -c %s "$MY")
+PGB=$(stat -c %s "$PG")
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GB RAM"
+echo "inputs: $MY ($MYB bytes), $PG ($PGB bytes)"
+echo
+echo "| run | seconds | MB/s | peak RSS MB |"
+echo "|---|---:|---:|---:|"
+run opsctl-mysql "$MYB" "$BIN" digest --json --limit 10 "$MY"
+run opsctl-mysql-1thread "$MYB" "$BIN" digest --json --limit 10 --threads 1 "$MY"
+run opsctl-pg "$PGB" "$BIN" digest --json --limit 10 --prefix "$PREFIX" "$PG"
+run opsctl-pg-1thread "$PGB" "$BIN" digest --json --limit 10 --threads 1 --prefix "$PREFIX" "$PG"
+# Memory is flat in the size of the input: four times the log through stdin.
+run opsctl-mysql-x4-stdin "$((MYB * 4))" sh -c "cat '$MY' '$MY' '$MY' '$MY' | '$BIN' digest --json --limit 10 -"
+run pt-query-digest "$MYB" pt-query-digest --limit 10 --output json "$MY"
+run pgbadger-j2 "$PGB" pgbadger --quiet -j 2 -f stderr -p "$PREFIX" -x json -o "$W/pgbadger.json" "$PG"
+
+python3 - "$W" <<'PY'
+import json, sys
+w = sys.argv[1]
+def secs(name):
+    return float(open(f"{w}/{name}.time").read().split()[0])
+print()
+print(f"speed-up vs pt-query-digest: {secs('pt-query-digest') / secs('opsctl-mysql'):.0f}x")
+print(f"speed-up vs pgbadger -j 2:   {secs('pgbadger-j2') / secs('opsctl-pg'):.0f}x")
+ours = json.load(open(f"{w}/opsctl-mysql.out"))["classes"]
+pt = json.load(open(f"{w}/pt-query-digest.out"))["classes"][:10]
+same = 0
+for rank, p in enumerate(pt):
+    pid = "0x" + p["checksum"]
+    cnt = p["query_count"]
+    tot = float(p["metrics"]["Query_time"]["sum"])
+    match = [i for i, c in enumerate(ours) if c["id"] == pid]
+    how = "same id"
+    if not match:
+        match = [i for i, c in enumerate(ours) if c["count"] == cnt and abs(c["total_s"] - tot) < 1e-3]
+        how = "same members, different fingerprint"
+    if match and ours[match[0]]["count"] == cnt and abs(ours[match[0]]["total_s"] - tot) < 1e-3:
+        same += 1
+        print(f"  pt #{rank + 1} {pid}: ours #{match[0] + 1} ({how})")
+    else:
+        print(f"  pt #{rank + 1} {pid}: NO MATCH ({p['fingerprint'][:80]})")
+print(f"top-10 classes by total time matching pt-query-digest: {same}/10")
+PY
