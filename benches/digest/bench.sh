@@ -25,17 +25,18 @@ done
 MY="$W/mysql-$SIZE.log"
 PG="$W/pg-$SIZE.log"
 
-# name, input bytes, command...: prints "name seconds MB/s peakRSS_MB"
+# name, input bytes, command...: prints a table row. Wall time depends on what else the
+# machine runs; CPU time (user+sys, all threads) is the steadier measure on a shared box.
 run() {
   local name=$1 bytes=$2
   shift 2
-  /usr/bin/time -f "%e %M" -o "$W/$name.time" "$@" > "$W/$name.out" 2> "$W/$name.err" || {
+  /usr/bin/time -f "%e %M %U %S" -o "$W/$name.time" "$@" > "$W/$name.out" 2> "$W/$name.err" || {
     echo "$name failed:" >&2
     tail -5 "$W/$name.err" >&2
     return 1
   }
-  read -r secs kb < "$W/$name.time"
-  python3 -c "import sys; s=max(float('$secs'),0.01); print(f'| $name | {s:.2f} | {$bytes/1e6/s:.1f} | {$kb/1024:.0f} |')"
+  read -r secs kb user sys < "$W/$name.time"
+  python3 -c "s=max(float('$secs'),0.01); c=max(float('$user')+float('$sys'),0.01); print(f'| $name | {s:.2f} | {$bytes/1e6/s:.1f} | {c:.2f} | {$bytes/1e6/c:.1f} | {$kb/1024:.0f} |')"
 }
 
 MYB=$(stat -c %s "$MY")
@@ -43,8 +44,10 @@ PGB=$(stat -c %s "$PG")
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/{print $2}') GB RAM"
 echo "inputs: $MY ($MYB bytes), $PG ($PGB bytes)"
 echo
-echo "| run | seconds | MB/s | peak RSS MB |"
-echo "|---|---:|---:|---:|"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| run | wall s | MB/s (wall) | CPU s | MB per CPU-s | peak RSS MB |"
+echo "|---|---:|---:|---:|---:|---:|"
 run opsctl-mysql "$MYB" "$BIN" digest --json --limit 10 "$MY"
 run opsctl-mysql-1thread "$MYB" "$BIN" digest --json --limit 10 --threads 1 "$MY"
 run opsctl-pg "$PGB" "$BIN" digest --json --limit 10 --prefix "$PREFIX" "$PG"
@@ -59,9 +62,12 @@ import json, sys
 w = sys.argv[1]
 def secs(name):
     return float(open(f"{w}/{name}.time").read().split()[0])
+def cpu(name):
+    f = open(f"{w}/{name}.time").read().split()
+    return float(f[2]) + float(f[3])
 print()
-print(f"speed-up vs pt-query-digest: {secs('pt-query-digest') / secs('opsctl-mysql'):.0f}x")
-print(f"speed-up vs pgbadger -j 2:   {secs('pgbadger-j2') / secs('opsctl-pg'):.0f}x")
+print(f"speed-up vs pt-query-digest: {secs('pt-query-digest') / secs('opsctl-mysql'):.0f}x wall, {cpu('pt-query-digest') / cpu('opsctl-mysql'):.0f}x CPU")
+print(f"speed-up vs pgbadger -j 2:   {secs('pgbadger-j2') / secs('opsctl-pg'):.0f}x wall, {cpu('pgbadger-j2') / cpu('opsctl-pg'):.0f}x CPU")
 ours = json.load(open(f"{w}/opsctl-mysql.out"))["classes"]
 pt = json.load(open(f"{w}/pt-query-digest.out"))["classes"][:10]
 same = 0

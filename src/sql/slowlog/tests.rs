@@ -373,3 +373,66 @@ fn pg_truncated_and_garbage_lines_are_reported() {
     let json = parse_all(&LogFormat::PgJson, &PG_JSON[..PG_JSON.len() - 30]);
     assert_eq!(json.issues.truncated, 1);
 }
+
+// ---- never panic on arbitrary input (the cargo-fuzz targets' property, in `cargo test`) ----
+
+fn all_formats() -> Vec<LogFormat> {
+    vec![
+        LogFormat::MySql,
+        pg_stderr("%m [%p] %q%u@%d "),
+        pg_stderr("%t [%p]: [%l-1] user=%u,db=%d "),
+        LogFormat::PgCsv,
+        LogFormat::PgJson,
+    ]
+}
+
+fn exercise(data: &[u8]) {
+    let lines = data.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    for fmt in all_formats() {
+        let p = parse_chunked(&fmt, data, 64);
+        assert!(
+            p.events.iter().all(|e| e.line >= 1 && e.line <= lines),
+            "{fmt:?}"
+        );
+        let _ = parse_all(&fmt, data);
+    }
+    let _ = LogFormat::detect(data, None);
+}
+
+/// Slices of the real fixtures with bytes overwritten: inputs close to real logs.
+fn mutated_fixture() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let fixtures = [MARIADB, PG_DEBIAN, PG_CSV, PG_JSON, PG_BADGER];
+    (
+        0..fixtures.len(),
+        any::<prop::sample::Index>(),
+        1usize..3000,
+        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..20),
+    )
+        .prop_map(move |(f, start, len, edits)| {
+            let src = fixtures[f];
+            let s = start.index(src.len());
+            let mut v = src[s..(s + len).min(src.len())].to_vec();
+            for (at, b) in edits {
+                if !v.is_empty() {
+                    let i = at.index(v.len());
+                    v[i] = b;
+                }
+            }
+            v
+        })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn parsers_never_panic_on_arbitrary_bytes(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+        exercise(&data);
+    }
+
+    #[test]
+    fn parsers_never_panic_on_damaged_real_logs(data in mutated_fixture()) {
+        exercise(&data);
+    }
+}
