@@ -71,19 +71,18 @@ print(f"speed-up vs pgbadger -j 2:   {secs('pgbadger-j2') / secs('opsctl-pg'):.0
 ours = json.load(open(f"{w}/opsctl-mysql.out"))["classes"]
 pt = json.load(open(f"{w}/pt-query-digest.out"))["classes"][:10]
 same = 0
+print("| pt rank | Query ID | pt calls | our rank | our calls | note |")
+print("|---:|---|---:|---:|---:|---|")
 for rank, p in enumerate(pt):
     pid = "0x" + p["checksum"]
     cnt = p["query_count"]
-    tot = float(p["metrics"]["Query_time"]["sum"])
-    match = [i for i, c in enumerate(ours) if c["id"] == pid]
-    how = "same id"
-    if not match:
-        match = [i for i, c in enumerate(ours) if c["count"] == cnt and abs(c["total_s"] - tot) < 1e-3]
-        how = "same members, different fingerprint"
-    if match and ours[match[0]]["count"] == cnt and abs(ours[match[0]]["total_s"] - tot) < 1e-3:
-        same += 1
-        print(f"  pt #{rank + 1} {pid}: ours #{match[0] + 1} ({how})")
-    else:
-        print(f"  pt #{rank + 1} {pid}: NO MATCH ({p['fingerprint'][:80]})")
-print(f"top-10 classes by total time matching pt-query-digest: {same}/10")
+    at = next((i for i, c in enumerate(ours) if c["id"] == pid), None)
+    if at is None:
+        print(f"| {rank + 1} | {pid} | {cnt} | - | - | not in our top 10: {p['fingerprint'][:60]} |")
+        continue
+    c = ours[at]
+    note = "same" if c["count"] == cnt else f"pt splits {c['count'] - cnt} calls into other classes (quirks)" if c["count"] > cnt else "pt has more calls"
+    same += at == rank
+    print(f"| {rank + 1} | {pid} | {cnt} | {at + 1} | {c['count']} | {note} |")
+print(f"top-10 classes by total time: {same}/10 same class at the same rank as pt-query-digest")
 PY
