@@ -182,6 +182,9 @@ pub fn run(args: &DigestArgs) -> anyhow::Result<i32> {
     opts.filter.databases.clone_from(&args.databases);
     opts.filter.users.clone_from(&args.users);
 
+    if args.files.is_empty() && std::io::stdin().is_terminal() {
+        return usage("no input: name slow-log files, or pipe a log into `opsctl digest -`");
+    }
     let names: Vec<String> = if args.files.is_empty() {
         vec!["-".into()]
     } else {
