@@ -97,6 +97,12 @@ fn header_lines(d: &Digest) -> Vec<String> {
             d.counters.durations_without_statement
         ));
     }
+    if d.counters.statements_without_duration > 0 {
+        notes.push(format!(
+            "{} statements without a duration (set log_duration = on, or log_min_duration_statement)",
+            d.counters.statements_without_duration
+        ));
+    }
     if d.plans > 0 {
         notes.push(if d.plans_as_events {
             format!(

@@ -131,6 +131,8 @@ pub struct Counters {
     pub protocol_steps: u64,
     /// PostgreSQL `duration: X ms` lines without a statement (`log_duration = on`).
     pub durations_without_statement: u64,
+    /// PostgreSQL `log_statement` entries whose duration never came (`log_duration = off`).
+    pub statements_without_duration: u64,
     /// Other log lines: connections, checkpoints, errors, server banners.
     pub other_lines: u64,
 }
@@ -139,6 +141,7 @@ impl Counters {
     pub fn merge(&mut self, o: Counters) {
         self.protocol_steps += o.protocol_steps;
         self.durations_without_statement += o.durations_without_statement;
+        self.statements_without_duration += o.statements_without_duration;
         self.other_lines += o.other_lines;
     }
 }

@@ -63,6 +63,12 @@ pub fn duration(msg: &[u8]) -> Option<Result<Duration<'_>, ()>> {
     Some(Ok(Duration { ms, kind, text }))
 }
 
+/// The statement of a `log_statement` entry: `statement: ...` or `execute <name>: ...`.
+pub fn logged_statement(msg: &[u8]) -> Option<&[u8]> {
+    msg.strip_prefix(b"statement: ")
+        .or_else(|| named(msg, b"execute "))
+}
+
 /// `execute <name>: text` (the name may be `fetch from <unnamed>/C_1`): the text.
 fn named<'a>(s: &'a [u8], verb: &[u8]) -> Option<&'a [u8]> {
     let rest = s.strip_prefix(verb)?;

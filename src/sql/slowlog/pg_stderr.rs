@@ -10,6 +10,11 @@ use super::pg_message::{self, DurationKind};
 use super::pg_prefix::{PrefixMatch, Severity};
 use super::{ChunkInfo, Counters, Event, EventKind, Issues, Lines, Prefix};
 
+/// Statements logged by `log_statement` that wait for their `duration:` entry, by process.
+type Waiting<'a> = Vec<(Option<&'a [u8]>, Event<'a>)>;
+/// Sessions followed at once; beyond this the oldest waiting statement is given up.
+const WAITING_CAP: usize = 1024;
+
 struct Entry<'a> {
     line: u64,
     m: PrefixMatch,
@@ -27,6 +32,7 @@ pub fn parse(
 ) {
     let mut pending: Option<Event<'_>> = None;
     let mut pending_pid: Option<&[u8]> = None;
+    let mut waiting: Waiting<'_> = Vec::new();
     let mut current: Option<(u64, PrefixMatch, usize)> = None;
     let mut end_of_current = 0usize;
     let mut complete = true;
@@ -53,6 +59,7 @@ pub fn parse(
                 start,
                 &mut pending,
                 &mut pending_pid,
+                &mut waiting,
                 issues,
                 counters,
                 sink,
@@ -86,6 +93,7 @@ pub fn parse(
                 start,
                 &mut pending,
                 &mut pending_pid,
+                &mut waiting,
                 issues,
                 counters,
                 sink,
@@ -93,6 +101,7 @@ pub fn parse(
         }
     }
     flush(&mut pending, sink);
+    counters.statements_without_duration += waiting.len() as u64;
 }
 
 fn flush(pending: &mut Option<Event<'_>>, sink: &mut dyn FnMut(&Event<'_>)) {
@@ -108,6 +117,7 @@ fn entry<'a>(
     start: usize,
     pending: &mut Option<Event<'a>>,
     pending_pid: &mut Option<&'a [u8]>,
+    waiting: &mut Waiting<'a>,
     issues: &mut Issues,
     counters: &mut Counters,
     sink: &mut dyn FnMut(&Event<'_>),
@@ -127,13 +137,38 @@ fn entry<'a>(
         return;
     }
     flush(pending, sink);
+    if e.m.severity == Severity::Detail
+        && let Some(params) = pg_message::parameters(msg)
+        && let Some(w) = waiting.iter_mut().find(|(p, _)| *p == pid)
+    {
+        w.1.params = Some(Cow::Borrowed(params));
+        return;
+    }
     if e.m.severity != Severity::Log {
         counters.other_lines += 1;
         return;
     }
     let d = match pg_message::duration(msg) {
         None => {
-            counters.other_lines += 1;
+            // `log_statement = all`: the statement now, its duration in a later entry of
+            // the same process (`log_duration = on`).
+            match pg_message::logged_statement(msg) {
+                Some(text) if !text.trim_ascii().is_empty() => {
+                    let mut ev = Event::new(e.line, Cow::Borrowed(text));
+                    ev.time = e.m.time;
+                    ev.user = range(e.m.user);
+                    ev.db = range(e.m.db);
+                    if let Some(i) = waiting.iter().position(|(p, _)| *p == pid) {
+                        waiting.remove(i);
+                        counters.statements_without_duration += 1;
+                    } else if waiting.len() >= WAITING_CAP {
+                        waiting.remove(0);
+                        counters.statements_without_duration += 1;
+                    }
+                    waiting.push((pid, ev));
+                }
+                _ => counters.other_lines += 1,
+            }
             return;
         }
         Some(Err(())) => {
@@ -148,7 +183,14 @@ fn entry<'a>(
             return;
         }
         DurationKind::Bare => {
-            counters.durations_without_statement += 1;
+            match waiting.iter().position(|(p, _)| *p == pid) {
+                Some(i) => {
+                    let (_, mut ev) = waiting.remove(i);
+                    ev.query_time = d.ms / 1000.0;
+                    sink(&ev);
+                }
+                None => counters.durations_without_statement += 1,
+            }
             return;
         }
         DurationKind::Statement | DurationKind::Execute => (EventKind::Statement, d.text),

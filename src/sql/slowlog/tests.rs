@@ -436,3 +436,40 @@ proptest::proptest! {
         exercise(&data);
     }
 }
+
+const PG_LOG_STATEMENT: &[u8] =
+    include_bytes!("../../../tests/fixtures/sql/pg15-log-statement-duration.log");
+
+#[test]
+fn log_statement_all_with_log_duration_pairs_by_process() {
+    let fmt = pg_stderr("%m [%p] %q%u@%d ");
+    let p = parse_all(&fmt, PG_LOG_STATEMENT);
+    assert_eq!(p.issues.unparsed, 0, "{:?}", p.issues.samples);
+    let durations = count_lines(PG_LOG_STATEMENT, |l| l.contains(" LOG:  duration: "));
+    let statements = count_lines(PG_LOG_STATEMENT, |l| {
+        l.contains(" LOG:  statement: ") || l.contains(" LOG:  execute ")
+    });
+    let steps = count_lines(PG_LOG_STATEMENT, |l| l.contains(" LOG:  execute ")) * 2;
+    // Every statement got its duration; parse and bind durations have no statement.
+    assert_eq!(p.events.len(), statements);
+    assert_eq!(p.counters.statements_without_duration, 0);
+    assert_eq!(p.counters.durations_without_statement as usize, steps);
+    assert_eq!(p.events.len() + steps, durations);
+    let sleep = p
+        .events
+        .iter()
+        .find(|e| e.stmt.starts_with("SELECT pg_sleep(0.02)"))
+        .unwrap();
+    assert!(sleep.qt >= 0.02, "{sleep:?}");
+    let executes: Vec<&Owned> = p.events.iter().filter(|e| e.stmt.contains("$1")).collect();
+    assert!(!executes.is_empty() && executes.iter().all(|e| e.params.is_some()));
+    // Without the durations the statements are reported, not made up.
+    let no_durations: Vec<u8> = String::from_utf8_lossy(PG_LOG_STATEMENT)
+        .split_inclusive('\n')
+        .filter(|l| !l.contains(" LOG:  duration: "))
+        .collect::<String>()
+        .into_bytes();
+    let q = parse_all(&fmt, &no_durations);
+    assert_eq!(q.events.len(), 0);
+    assert_eq!(q.counters.statements_without_duration as usize, statements);
+}
