@@ -159,6 +159,15 @@ impl ClassStats {
         }
     }
 
+    /// The `q` quantile of the query time in seconds, kept inside the exact min and max
+    /// (the sketch's bucket midpoints can stray outside them by under 1%).
+    pub fn quantile(&self, q: f64) -> f64 {
+        if self.count == 0 {
+            return 0.0;
+        }
+        self.sketch.quantile(q).clamp(self.min, self.max)
+    }
+
     /// Variance-to-mean ratio of the query time (pt-query-digest's V/M): high values mean
     /// the class is sometimes much slower than usual.
     pub fn variance_to_mean(&self) -> f64 {

@@ -89,7 +89,7 @@ impl Digest {
                 OrderBy::Count => c.stats.count as f64,
                 OrderBy::Mean => c.stats.mean(),
                 OrderBy::Max => c.stats.max,
-                OrderBy::P95 => c.stats.sketch.quantile(0.95),
+                OrderBy::P95 => c.stats.quantile(0.95),
             }
         };
         // Ties broken by total time, then id, so the order is stable across runs.

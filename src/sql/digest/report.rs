@@ -155,7 +155,7 @@ pub fn text(d: &Digest, details: usize) -> String {
             share(c, d),
             s.count,
             s.mean(),
-            s.sketch.quantile(0.95),
+            s.quantile(0.95),
             s.variance_to_mean(),
             short(&c.fingerprint, ITEM_WIDTH)
         );
@@ -192,9 +192,9 @@ pub fn text(d: &Digest, details: usize) -> String {
             human_secs(s.min),
             human_secs(s.max),
             human_secs(s.mean()),
-            human_secs(s.sketch.quantile(0.95)),
-            human_secs(s.sketch.quantile(0.99)),
-            human_secs(s.sketch.quantile(0.5))
+            human_secs(s.quantile(0.95)),
+            human_secs(s.quantile(0.99)),
+            human_secs(s.quantile(0.5))
         );
         if s.lock_sum > 0.0 {
             let _ = writeln!(
@@ -275,7 +275,7 @@ pub fn markdown(d: &Digest, details: usize) -> String {
             share(c, d),
             s.count,
             human_secs(s.mean()),
-            human_secs(s.sketch.quantile(0.95)),
+            human_secs(s.quantile(0.95)),
             s.variance_to_mean(),
             md_cell(&short(&c.fingerprint, 80))
         );
@@ -289,7 +289,7 @@ pub fn markdown(d: &Digest, details: usize) -> String {
             s.count,
             share(c, d),
             human_secs(s.mean()),
-            human_secs(s.sketch.quantile(0.95)),
+            human_secs(s.quantile(0.95)),
             human_secs(s.max),
             md_cell(&names(&s.databases)),
             md_cell(&names(&s.users)),
@@ -397,9 +397,9 @@ pub fn json(d: &Digest) -> String {
                 mean_s: s.mean(),
                 min_s: s.min,
                 max_s: s.max,
-                p50_s: s.sketch.quantile(0.5),
-                p95_s: s.sketch.quantile(0.95),
-                p99_s: s.sketch.quantile(0.99),
+                p50_s: s.quantile(0.5),
+                p95_s: s.quantile(0.95),
+                p99_s: s.quantile(0.99),
                 variance_to_mean: s.variance_to_mean(),
                 lock_s: s.lock_sum,
                 rows_sent: s.has_rows.then_some(s.rows_sent),
