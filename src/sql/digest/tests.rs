@@ -70,10 +70,7 @@ fn mariadb_digest_accounts_for_every_event_and_second() {
         let s = &c.stats;
         assert!(s.min <= s.mean() + 1e-12 && s.mean() <= s.max + 1e-12);
         let p95 = s.quantile(0.95);
-        assert!(
-            p95 <= s.max * 1.02 + 1e-9 && p95 >= s.min * 0.98,
-            "{p95} {s:?}"
-        );
+        assert!(p95 <= s.max && p95 >= s.min, "{p95} {s:?}");
     }
 }
 
