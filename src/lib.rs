@@ -9,3 +9,4 @@ pub mod console;
 pub mod health;
 pub mod logging;
 pub mod remote;
+pub mod sql;

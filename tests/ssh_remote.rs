@@ -228,7 +228,7 @@ async fn timeout_bounds_a_command_ends_it_and_leaves_the_connection_usable() {
         .unwrap_err();
     assert!(matches!(err, RemoteError::Timeout { .. }), "{err:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
@@ -669,13 +669,12 @@ async fn connection_refused_is_a_connect_error_and_backs_off() {
     assert!(matches!(err, RemoteError::Connect { .. }), "{err:?}");
     assert!(err.to_string().contains("refused"), "{err}");
     // Within the backoff window a short operation fails fast with the last error...
-    let started = Instant::now();
     let again = r
         .run(&Command::new("true").timeout(Duration::from_millis(200)))
         .await
         .unwrap_err();
+    // (Had it waited, it would have timed out: a Timeout, not the Connect error.)
     assert_eq!(again, err);
-    assert!(started.elapsed() < Duration::from_millis(150));
     // ...and a longer one waits out the backoff, then tries again.
     let started = Instant::now();
     let third = r
@@ -902,7 +901,7 @@ async fn hung_host_times_out_while_others_answer() {
     sshd.signal_tree(libc::SIGSTOP);
     let _resume = Resume(&sshd);
 
-    let bound = Duration::from_secs(2);
+    let bound = Duration::from_secs(4);
     let fresh = SshRemote::new(target(n));
     let started = Instant::now();
     let probe = Command::new("true").timeout(bound);
@@ -915,10 +914,12 @@ async fn hung_host_times_out_while_others_answer() {
     for err in [on_existing.unwrap_err(), on_fresh.unwrap_err()] {
         assert!(matches!(err, RemoteError::Timeout { .. }), "{err:?}");
     }
-    assert!(elapsed < bound + Duration::from_secs(1), "{elapsed:?}");
+    // The bound holds (with slack for a loaded machine)...
+    assert!(elapsed < bound + Duration::from_secs(2), "{elapsed:?}");
+    // ...and the healthy host answered without waiting for the hung one's timeout.
     let (healthy_out, healthy_time) = on_healthy;
     assert_eq!(healthy_out.unwrap().stdout, b"ok\n");
-    assert!(healthy_time < Duration::from_secs(1), "{healthy_time:?}");
+    assert!(healthy_time < bound, "{healthy_time:?}");
 
     // Unanswered keepalives (every 1 s, 3 allowed) declare the connection dead.
     let deadline = Instant::now() + Duration::from_secs(8);
@@ -961,23 +962,38 @@ async fn killed_host_fails_then_reconnects_after_restart() {
     let r = SshRemote::new(target(n));
     let before = r.run(&sh(r#"echo "$SSH_CONNECTION""#)).await.unwrap();
     let _restart = Restart(&sshd);
+    // A command running when the host dies ends with Disconnected, promptly.
+    let running = {
+        let r = r.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let result = r
+                .run(
+                    &Command::new("sleep")
+                        .arg("20")
+                        .timeout(Duration::from_secs(15)),
+                )
+                .await;
+            (result, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
     sshd.signal_tree(libc::SIGKILL);
     let deadline = Instant::now() + Duration::from_secs(5);
     while sshd.pid().is_some() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let (result, took) = running.await.unwrap();
+    let err = result.unwrap_err();
+    assert!(matches!(err, RemoteError::Disconnected { .. }), "{err:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
 
+    // With nothing listening, the next operation cannot connect.
     let err = r
         .run(&Command::new("true").timeout(Duration::from_secs(3)))
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            RemoteError::Disconnected { .. } | RemoteError::Connect { .. }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, RemoteError::Connect { .. }), "{err:?}");
 
     sshd.start();
     let after = r

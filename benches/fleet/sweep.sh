@@ -5,6 +5,7 @@
 #   benches/fleet/sweep.sh [HOST_COUNT...]     (default: 20 50)
 #
 # Env: RUNS (repetitions per measurement, default 5), PROBE (the command),
+# SWEEP_BUILD (release, the default, or debug),
 # ANSIBLE (path of the ansible binary; default /tmp/ansible-venv/bin/ansible, made with
 # `python3 -m venv /tmp/ansible-venv && /tmp/ansible-venv/bin/pip install ansible-core`).
 # Needs: openssh-server (sandbox), pssh (parallel-ssh). Starts the sandbox hosts it
@@ -31,19 +32,22 @@ command -v parallel-ssh >/dev/null || { echo "parallel-ssh missing: apt-get inst
 have_ansible=1
 [[ -x "$ANSIBLE" ]] || { echo "note: $ANSIBLE missing; Ansible is skipped" >&2; have_ansible=0; }
 
-cargo build --release --quiet --example ssh_sweep
-sweep_bin="$root/target/release/examples/ssh_sweep"
+if [[ "${SWEEP_BUILD:-release}" == debug ]]; then
+    cargo build --quiet --example ssh_sweep
+    sweep_bin="$root/target/debug/examples/ssh_sweep"
+else
+    cargo build --release --quiet --example ssh_sweep
+    sweep_bin="$root/target/release/examples/ssh_sweep"
+fi
 
-now() { date +%s.%N; }
 # Median of the numbers on stdin.
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-# Runs "$@" and prints its wall time; fails loudly if the command fails.
+# Runs "$@" and prints "wall cpu" seconds (cpu = user + system, children included);
+# fails loudly if the command fails.
 timed() {
-    local t0 t1
-    t0="$(now)"
-    "$@" >"$work/out" 2>&1 || { echo "failed: $*" >&2; tail -n 20 "$work/out" >&2; return 1; }
-    t1="$(now)"
-    echo "$t1 - $t0" | bc -l
+    /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >"$work/out" 2>&1 ||
+        { echo "failed: $*" >&2; tail -n 20 "$work/out" >&2; return 1; }
+    awk '{printf "%s %.3f\n", $1, $2 + $3}' "$work/time"
 }
 
 ssh_opts=(-o BatchMode=yes -o "UserKnownHostsFile=$known" -o StrictHostKeyChecking=yes
@@ -63,7 +67,7 @@ trap 'cleanup_masters; rm -rf "$work"' EXIT
 
 results="$work/results"
 : >"$results"
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$results"; }
 
 for n in "${counts[@]}"; do
     SANDBOX_HOSTS="$n" tests/sandbox/up ssh
@@ -83,43 +87,60 @@ for n in "${counts[@]}"; do
         echo "ansible_ssh_common_args='-o UserKnownHostsFile=$known -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes'"
     } >"$inv"
 
-    # opsctl: each run is a fresh process: one connecting sweep, then RUNS steady sweeps.
-    first=() steady=()
+    # opsctl, first sweep: a fresh process per run (connect + run); the wall time is
+    # the sweep as the program measures it, the CPU time the whole process's.
+    first=() first_cpu=()
     for ((r = 0; r < RUNS; r++)); do
-        "$sweep_bin" "$state/sandbox.toml" "$PROBE" "$RUNS" >"$work/sweep" 2>"$work/sweep.err" ||
-            { cat "$work/sweep.err" >&2; exit 1; }
-        grep -q "^first .* $n/$n\$" "$work/sweep" || { cat "$work/sweep" "$work/sweep.err" >&2; exit 1; }
-        first+=("$(awk '$1=="first"{print $2}' "$work/sweep")")
-        steady+=("$(awk '$1=="steady"{print $2}' "$work/sweep" | median)")
+        read -r _ cpu < <(timed "$sweep_bin" "$state/sandbox.toml" "$PROBE" 0)
+        grep -q "^first .* $n/$n\$" "$work/out" || { cat "$work/out" >&2; exit 1; }
+        first+=("$(awk '$1=="first"{print $2}' "$work/out")")
+        first_cpu+=("$cpu")
     done
-    record "$n" "opsctl SshRemote" "first (connect + run)" "$(printf '%s\n' "${first[@]}" | median)"
-    record "$n" "opsctl SshRemote" "steady (reused connections)" "$(printf '%s\n' "${steady[@]}" | median)"
+    record "$n" "opsctl SshRemote" "first (connect + run)" \
+        "$(printf '%s\n' "${first[@]}" | median)" "$(printf '%s\n' "${first_cpu[@]}" | median)"
+    # Steady state: one process, one connecting sweep then RUNS sweeps on the same
+    # connections; CPU per sweep = (whole process - median first-only process) / RUNS.
+    read -r _ cpu < <(timed "$sweep_bin" "$state/sandbox.toml" "$PROBE" "$RUNS")
+    [[ "$(grep -c "^steady .* $n/$n\$" "$work/out")" == "$RUNS" ]] || { cat "$work/out" >&2; exit 1; }
+    steady="$(awk '$1=="steady"{print $2}' "$work/out" | median)"
+    steady_cpu="$(echo "($cpu - $(printf '%s\n' "${first_cpu[@]}" | median)) / $RUNS" | bc -l)"
+    record "$n" "opsctl SshRemote" "steady (reused connections)" "$steady" "$steady_cpu"
 
     pssh_args=(-h "$hosts" -l "$user" -p "$n" -t 60)
     for o in "${ssh_opts[@]}"; do pssh_args+=(-x "$o"); done
-    t=()
-    for ((r = 0; r < RUNS; r++)); do t+=("$(timed parallel-ssh "${pssh_args[@]}" "$PROBE")"); done
-    record "$n" "parallel-ssh" "every run (connect + run)" "$(printf '%s\n' "${t[@]}" | median)"
+    measure() { # LABEL SWEEP COMMAND...: RUNS runs, median wall and CPU
+        local label="$1" sweep="$2" w=() c=() wall cpu
+        shift 2
+        for ((r = 0; r < RUNS; r++)); do
+            read -r wall cpu < <(timed "$@")
+            w+=("$wall") c+=("$cpu")
+        done
+        record "$n" "$label" "$sweep" "$(printf '%s\n' "${w[@]}" | median)" "$(printf '%s\n' "${c[@]}" | median)"
+    }
+    measure "parallel-ssh" "every run (connect + run)" parallel-ssh "${pssh_args[@]}" "$PROBE"
 
     mux_args=("${pssh_args[@]}")
     for o in "${mux_opts[@]}"; do mux_args+=(-x "$o"); done
     timed parallel-ssh "${mux_args[@]}" true >/dev/null # opens the masters
-    t=()
-    for ((r = 0; r < RUNS; r++)); do t+=("$(timed parallel-ssh "${mux_args[@]}" "$PROBE")"); done
-    record "$n" "parallel-ssh + ControlMaster" "steady (reused connections)" "$(printf '%s\n' "${t[@]}" | median)"
+    measure "parallel-ssh + ControlMaster" "steady (reused connections)" parallel-ssh "${mux_args[@]}" "$PROBE"
     cleanup_masters
 
     if ((have_ansible)); then
         export ANSIBLE_SSH_CONTROL_PATH_DIR="$work/ansible-cp" ANSIBLE_HOST_KEY_CHECKING=True
         export ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_LOCALHOST_WARNING=False
-        t=() s=()
+        ansible_run=("$ANSIBLE" sandbox -i "$inv" -f "$n" -m shell -a "$PROBE")
+        w=() c=() sw=() sc=()
         for ((r = 0; r < RUNS; r++)); do
             rm -rf "$ANSIBLE_SSH_CONTROL_PATH_DIR"
-            t+=("$(timed "$ANSIBLE" sandbox -i "$inv" -f "$n" -m shell -a "$PROBE")")
-            s+=("$(timed "$ANSIBLE" sandbox -i "$inv" -f "$n" -m shell -a "$PROBE")")
+            read -r wall cpu < <(timed "${ansible_run[@]}")
+            w+=("$wall") c+=("$cpu")
+            read -r wall cpu < <(timed "${ansible_run[@]}")
+            sw+=("$wall") sc+=("$cpu")
         done
-        record "$n" "ansible -m shell" "first (connect + run)" "$(printf '%s\n' "${t[@]}" | median)"
-        record "$n" "ansible -m shell" "steady (ControlPersist)" "$(printf '%s\n' "${s[@]}" | median)"
+        record "$n" "ansible -m shell" "first (connect + run)" \
+            "$(printf '%s\n' "${w[@]}" | median)" "$(printf '%s\n' "${c[@]}" | median)"
+        record "$n" "ansible -m shell" "steady (ControlPersist)" \
+            "$(printf '%s\n' "${sw[@]}" | median)" "$(printf '%s\n' "${sc[@]}" | median)"
         for f in "$ANSIBLE_SSH_CONTROL_PATH_DIR"/*; do
             [[ -S "$f" ]] && ssh -o ControlPath="$f" -O exit dummy >/dev/null 2>&1 || true
         done
@@ -127,6 +148,6 @@ for n in "${counts[@]}"; do
 done
 
 echo
-echo "| hosts | tool | sweep | median seconds (of $RUNS) |"
-echo "|---|---|---|---|"
-awk -F'\t' '{printf "| %s | %s | %s | %.3f |\n", $1, $2, $3, $4}' "$results"
+echo "| hosts | tool | sweep | wall s (median of $RUNS) | client CPU s |"
+echo "|---|---|---|---|---|"
+awk -F'\t' '{printf "| %s | %s | %s | %.3f | %.3f |\n", $1, $2, $3, $4, $5}' "$results"

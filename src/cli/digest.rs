@@ -1,11 +1,277 @@
-//! `opsctl digest`: slow-query log digest. (Placeholder until the digest engine lands.)
+//! `opsctl digest`: slow-query log digest (the pt-query-digest / pgbadger peer).
+//!
+//! The edge: opens files (`-` for stdin, gzip detected by its magic bytes), shows a
+//! progress bar on a terminal, and prints the engine's report.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::cli::exit;
+use crate::sql::digest::{
+    self, Digest, FormatChoice, OrderBy, RunError, RunOptions, Source, report,
+};
+use crate::sql::slowlog::{Prefix, time};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormatArg {
+    #[default]
+    Auto,
+    /// MySQL 5.7/8.0 or MariaDB slow query log.
+    Mysql,
+    /// PostgreSQL stderr log (see --prefix).
+    Pg,
+    /// PostgreSQL csvlog.
+    Pgcsv,
+    /// PostgreSQL jsonlog (PostgreSQL 15+).
+    Pgjson,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct DigestArgs {
-    /// Slow-query logs to read (`-` for stdin, `.gz` transparently).
+    /// Slow-query logs to read (`-` for stdin, `.gz` transparently). Default: stdin.
     pub files: Vec<String>,
+    /// Print JSON (same as --format json).
+    #[arg(long)]
+    pub json: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+    /// Log format (detected from the first lines by default).
+    #[arg(long, value_enum, default_value_t)]
+    pub log_format: LogFormatArg,
+    /// PostgreSQL log_line_prefix of stderr logs, e.g. '%m [%p] %q%u@%d ' (as in
+    /// postgresql.conf; default: detected among common prefixes).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Rank classes by this measure.
+    #[arg(long, value_enum, default_value_t)]
+    pub order_by: OrderBy,
+    /// Number of classes to show (0 = all).
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Number of top classes shown in detail in text and Markdown output.
+    #[arg(long, default_value_t = 5)]
+    pub details: usize,
+    /// Only events at or after this time (UTC): `2024-01-02`, `2024-01-02 03:04[:05]`,
+    /// or RFC 3339.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events before this time (UTC), same forms as --since.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only events in this database (repeatable).
+    #[arg(long = "database", value_name = "DB")]
+    pub databases: Vec<String>,
+    /// Only events of this user (repeatable).
+    #[arg(long = "user", value_name = "USER")]
+    pub users: Vec<String>,
+    /// MySQL sql_mode ANSI_QUOTES: "..." is an identifier, not a string.
+    #[arg(long)]
+    pub ansi_quotes: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
-pub fn run(_args: &DigestArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("opsctl digest is not built yet")
+fn usage(msg: &str) -> anyhow::Result<i32> {
+    eprintln!("opsctl digest: {msg}");
+    Ok(exit::USAGE)
+}
+
+fn parse_time(s: &str, flag: &str) -> Result<i64, String> {
+    time::parse_iso(s.trim().as_bytes()).ok_or_else(|| {
+        format!("{flag} {s:?} is not a time; use 2024-01-02, '2024-01-02 03:04:05' or RFC 3339")
+    })
+}
+
+/// Counts bytes read from the underlying file for the progress bar.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+fn open(name: &str, read: &Arc<AtomicU64>) -> std::io::Result<(Source, Option<u64>)> {
+    let (raw, size): (Box<dyn Read + Send>, Option<u64>) = if name == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        let f = File::open(name)?;
+        let size = f.metadata().ok().map(|m| m.len());
+        (Box::new(f), size)
+    };
+    let mut buffered = BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: raw,
+            read: Arc::clone(read),
+        },
+    );
+    let gz = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read + Send> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    Ok((
+        Source {
+            name: name.to_string(),
+            reader,
+        },
+        size,
+    ))
+}
+
+pub fn run(args: &DigestArgs) -> anyhow::Result<i32> {
+    let format = if args.json {
+        OutputFormat::Json
+    } else {
+        args.format
+    };
+    let prefix = match args.prefix.as_deref().map(Prefix::parse) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => return usage(&format!("--prefix: {e}")),
+    };
+    let mut opts = RunOptions {
+        format: match args.log_format {
+            LogFormatArg::Auto => FormatChoice::Auto,
+            LogFormatArg::Mysql => FormatChoice::MySql,
+            LogFormatArg::Pg => FormatChoice::PgStderr,
+            LogFormatArg::Pgcsv => FormatChoice::PgCsv,
+            LogFormatArg::Pgjson => FormatChoice::PgJson,
+        },
+        prefix,
+        ansi_quotes: args.ansi_quotes,
+        ..RunOptions::default()
+    };
+    if let Some(t) = args.threads {
+        if t == 0 {
+            return usage("--threads must be at least 1");
+        }
+        opts.threads = t;
+    }
+    for (flag, value, slot) in [
+        ("--since", &args.since, &mut opts.filter.since),
+        ("--until", &args.until, &mut opts.filter.until),
+    ] {
+        if let Some(v) = value {
+            match parse_time(v, flag) {
+                Ok(t) => *slot = Some(t),
+                Err(e) => return usage(&e),
+            }
+        }
+    }
+    opts.filter.databases.clone_from(&args.databases);
+    opts.filter.users.clone_from(&args.users);
+
+    if args.files.is_empty() && std::io::stdin().is_terminal() {
+        return usage("no input: name slow-log files, or pipe a log into `opsctl digest -`");
+    }
+    let names: Vec<String> = if args.files.is_empty() {
+        vec!["-".into()]
+    } else {
+        args.files.clone()
+    };
+    if names.iter().filter(|n| *n == "-").count() > 1 {
+        return usage("stdin (-) can be read only once");
+    }
+    let read = Arc::new(AtomicU64::new(0));
+    let mut sources = Vec::new();
+    let mut total = Some(0u64);
+    for n in &names {
+        match open(n, &read) {
+            Ok((s, size)) => {
+                total = total.zip(size).map(|(a, b)| a + b);
+                sources.push(s);
+            }
+            Err(e) => return usage(&format!("cannot open {n}: {e}")),
+        }
+    }
+
+    let done = Arc::new(AtomicBool::new(false));
+    let bar = (std::io::stderr().is_terminal() && total.is_none_or(|t| t > 16 << 20)).then(|| {
+        let (read, done) = (Arc::clone(&read), Arc::clone(&done));
+        std::thread::spawn(move || progress(&read, &done, total))
+    });
+    let result = digest::run(sources, &opts);
+    done.store(true, Ordering::Relaxed);
+    if let Some(h) = bar {
+        let _ = h.join();
+    }
+    let out = match result {
+        Ok(o) => o,
+        Err(e @ RunError::UnknownFormat { .. }) => return usage(&e.to_string()),
+        Err(e) => {
+            eprintln!("opsctl digest: {e}");
+            return Ok(exit::PROBLEM);
+        }
+    };
+    let d = Digest::build(out, args.order_by, Some(args.limit));
+    let text = match format {
+        OutputFormat::Text => report::text(&d, args.details),
+        OutputFormat::Markdown => report::markdown(&d, args.details),
+        OutputFormat::Json => report::json(&d),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_all(text.as_bytes()).and_then(|()| {
+        if text.ends_with('\n') {
+            Ok(())
+        } else {
+            stdout.write_all(b"\n")
+        }
+    });
+    match written {
+        Ok(()) => Ok(exit::OK),
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit::OK),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn progress(read: &AtomicU64, done: &AtomicBool, total: Option<u64>) {
+    let start = std::time::Instant::now();
+    let mut shown = false;
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        let n = read.load(Ordering::Relaxed);
+        let secs = start.elapsed().as_secs_f64().max(1e-3);
+        let rate = n as f64 / secs / 1e6;
+        let line = match total {
+            Some(t) if t > 0 => {
+                let frac = (n as f64 / t as f64).min(1.0);
+                let filled = (frac * 30.0) as usize;
+                format!(
+                    "\r[{}{}] {:>5.1}% {:>7.1} MB/s",
+                    "#".repeat(filled),
+                    " ".repeat(30 - filled),
+                    frac * 100.0,
+                    rate
+                )
+            }
+            _ => format!("\r{:>9.1} MB read {:>7.1} MB/s", n as f64 / 1e6, rate),
+        };
+        eprint!("{line}");
+        shown = true;
+    }
+    if shown {
+        eprint!("\r{}\r", " ".repeat(60));
+    }
 }

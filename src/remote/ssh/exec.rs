@@ -265,6 +265,62 @@ mod tests {
         assert_eq!(s.finish(), None);
     }
 
+    /// Runs `cmd`'s command line under a local `sh` in its own process group (as sshd
+    /// gives each session), with a pipe as stdin that the caller may close.
+    fn spawn_local(cmd: &Command) -> std::process::Child {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new("sh")
+            .arg("-c")
+            // `exec`: the login shell sshd starts replaces itself likewise (bash does).
+            .arg(format!("exec {}", command_line(cmd)))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    }
+
+    /// Output and status, stdin held open throughout (closing it means "abandoned").
+    fn finish(mut child: std::process::Child) -> (Vec<u8>, std::process::ExitStatus) {
+        use std::io::Read;
+        let _stdin = child.stdin.take();
+        let mut out = Vec::new();
+        child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+        (out, child.wait().unwrap())
+    }
+
+    #[test]
+    fn watchdog_keeps_output_and_exit_status() {
+        let cmd = Command::shell_script("echo \"$1\"; exit 3").arg("a 'b' $c");
+        let (out, status) = finish(spawn_local(&cmd));
+        assert_eq!(out, b"a 'b' $c\n");
+        assert_eq!(status.code(), Some(3));
+    }
+
+    #[test]
+    fn watchdog_passes_on_death_by_signal() {
+        use std::os::unix::process::ExitStatusExt;
+        let (_, status) = finish(spawn_local(&Command::shell_script("kill -KILL $$")));
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+    }
+
+    #[test]
+    fn watchdog_ends_the_command_at_stdin_eof() {
+        let started = std::time::Instant::now();
+        let mut child = spawn_local(&Command::new("sleep").arg("30"));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(child.stdin.take());
+        let status = child.wait().unwrap();
+        assert!(!status.success());
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn commands_with_stdin_run_bare() {
+        let cmd = Command::new("cat").stdin(b"x".to_vec());
+        assert_eq!(command_line(&cmd), "cat");
+    }
+
     #[test]
     fn invalid_utf8_is_replaced_not_fatal() {
         let mut s = LineSplitter::default();

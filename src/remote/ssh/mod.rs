@@ -30,6 +30,8 @@ const STREAM_CAPACITY: usize = 1024;
 /// Session channels open at once on one connection; OpenSSH's MaxSessions defaults
 /// to 10 and refuses the eleventh, so we queue before that.
 const MAX_SESSIONS: usize = 8;
+/// Times a refused session channel is asked for again (see `open_channel`).
+const SESSION_RETRIES: u32 = 8;
 
 /// One host reached over SSH. Cheap to clone; clones share the connection.
 #[derive(Clone)]
@@ -67,15 +69,11 @@ impl SshRemote {
 
     /// Opens the connection now (if not already open), bounded by `timeout`.
     pub async fn connect(&self, timeout: Duration) -> Result<(), RemoteError> {
-        let deadline = Instant::now() + timeout;
-        self.bounded(
-            deadline,
-            timeout,
-            "connecting",
-            self.inner.link.get(deadline),
-        )
-        .await
-        .map(|_| ())
+        self.inner
+            .link
+            .get(Instant::now() + timeout)
+            .await
+            .map(|_| ())
     }
 
     /// Whether a live connection is open.
@@ -117,22 +115,70 @@ impl SshRemote {
             .acquire()
             .await
             .map_err(|_| RemoteError::Other("remote is shut down".into()))?;
+        let (conn, channel) = self.open_channel(deadline, &Open::Session).await?;
+        let (read, write) = channel.split();
+        let guard = ChannelGuard::new(write);
+        // From here the command may have started: no retry on another connection.
+        if let Err(e) = guard.writer().exec(true, exec::command_line(cmd)).await {
+            return Err(self.channel_error(&conn, e));
+        }
+        if let Some(data) = cmd.stdin_data() {
+            exec::feed_stdin(guard.writer(), data.to_vec());
+        }
+        Ok(Started {
+            read,
+            guard,
+            _permit: permit,
+            conn,
+        })
+    }
+
+    /// Opens a channel, reconnecting once if the connection turns out to be dead
+    /// (nothing has run yet, so trying again is safe).
+    async fn open_channel(
+        &self,
+        deadline: Instant,
+        what: &Open<'_>,
+    ) -> Result<(Arc<Connection>, Channel<Msg>), RemoteError> {
         let mut retried = false;
+        let mut refusals = 0u32;
         loop {
             let conn = self.inner.link.get(deadline).await?;
-            match open_and_exec(&conn, cmd).await {
-                Ok((read, guard)) => {
-                    return Ok(Started {
-                        read,
-                        guard,
-                        _permit: permit,
-                        conn,
-                    });
+            let result = match what {
+                Open::Session => conn.handle.channel_open_session().await,
+                Open::DirectTcpip { host, port, from } => {
+                    conn.handle
+                        .channel_open_direct_tcpip(
+                            *host,
+                            u32::from(*port),
+                            from.ip().to_string(),
+                            u32::from(from.port()),
+                        )
+                        .await
                 }
+            };
+            match result {
+                Ok(channel) => return Ok((conn, channel)),
                 Err(e) if conn.is_closed() && !retried => {
                     tracing::debug!(host = %self.label(), "stale connection ({e}); reconnecting");
                     self.inner.link.discard(&conn);
                     retried = true;
+                }
+                // sshd frees a closed session only after the packets that arrived with
+                // its close are handled, so a burst of commands can briefly exceed
+                // MaxSessions: a refused session is retried shortly, within the deadline.
+                Err(russh::Error::ChannelOpenFailure(reason))
+                    if matches!(what, Open::Session) && refusals < SESSION_RETRIES =>
+                {
+                    refusals += 1;
+                    let pause = Duration::from_millis(25 << refusals.min(4));
+                    tracing::debug!(host = %self.label(), ?reason, "session refused; retrying");
+                    if Instant::now() + pause >= deadline {
+                        return Err(
+                            self.channel_error(&conn, russh::Error::ChannelOpenFailure(reason))
+                        );
+                    }
+                    tokio::time::sleep(pause).await;
                 }
                 Err(e) => return Err(self.channel_error(&conn, e)),
             }
@@ -156,26 +202,23 @@ impl SshRemote {
     }
 }
 
+/// A channel to open.
+enum Open<'a> {
+    Session,
+    /// A TCP connection from the host to `host:port`, for a local client at `from`.
+    DirectTcpip {
+        host: &'a str,
+        port: u16,
+        from: std::net::SocketAddr,
+    },
+}
+
 /// A command started on its own channel.
 struct Started<'a> {
     read: ChannelReadHalf,
     guard: ChannelGuard,
     _permit: tokio::sync::SemaphorePermit<'a>,
     conn: Arc<Connection>,
-}
-
-async fn open_and_exec(
-    conn: &Connection,
-    cmd: &Command,
-) -> Result<(ChannelReadHalf, ChannelGuard), russh::Error> {
-    let channel: Channel<Msg> = conn.handle.channel_open_session().await?;
-    let (read, write) = channel.split();
-    let guard = ChannelGuard::new(write);
-    guard.writer().exec(true, exec::command_line(cmd)).await?;
-    if let Some(data) = cmd.stdin_data() {
-        exec::feed_stdin(guard.writer(), data.to_vec());
-    }
-    Ok((read, guard))
 }
 
 #[async_trait]
@@ -273,30 +316,18 @@ impl SshRemote {
         connect_timeout: Duration,
     ) -> Result<(), RemoteError> {
         let deadline = Instant::now() + connect_timeout;
-        let channel = self
-            .bounded(deadline, connect_timeout, "opening a tunnel", async {
-                let mut retried = false;
-                loop {
-                    let conn = self.inner.link.get(deadline).await?;
-                    match conn
-                        .handle
-                        .channel_open_direct_tcpip(
-                            host,
-                            u32::from(port),
-                            peer.ip().to_string(),
-                            u32::from(peer.port()),
-                        )
-                        .await
-                    {
-                        Ok(channel) => return Ok(channel),
-                        Err(_) if conn.is_closed() && !retried => {
-                            self.inner.link.discard(&conn);
-                            retried = true;
-                        }
-                        Err(e) => return Err(self.channel_error(&conn, e)),
-                    }
-                }
-            })
+        let open = Open::DirectTcpip {
+            host,
+            port,
+            from: peer,
+        };
+        let (_conn, channel) = self
+            .bounded(
+                deadline,
+                connect_timeout,
+                "opening a tunnel",
+                self.open_channel(deadline, &open),
+            )
             .await?;
         let mut outbound = channel.into_stream();
         tokio::io::copy_bidirectional(&mut inbound, &mut outbound)

@@ -61,8 +61,29 @@ PrintLastLog no
 LoginGraceTime 30
 # Benchmarks open many connections at once.
 MaxStartups 200:30:400
+# A host of the sandbox starts clean: with SHLVL already 1, bash does not source the
+# local user's ~/.bashrc for commands run over SSH (it does when SHLVL is unset).
+# That file belongs to the developer's machine: it may print text into command output,
+# and one that runs e.g. 'pyenv init' costs ~0.2 s per command and, with many
+# concurrent sessions, a lock storm that brought this machine to a load of 500.
+SetEnv SHLVL=1
 CONF
-    mv -f "$dir/sshd_config.new" "$dir/sshd_config"
+    if cmp -s "$dir/sshd_config.new" "$dir/sshd_config"; then
+        rm -f "$dir/sshd_config.new"
+    else
+        # A running sshd still has the old settings (e.g. another port): restart it.
+        ssh_stop_host "$dir"
+        mv -f "$dir/sshd_config.new" "$dir/sshd_config"
+    fi
+}
+
+ssh_stop_host() {
+    local dir="$1" pid
+    pid="$(cat "$dir/sshd.pid" 2>/dev/null || true)"
+    if pid_is_ours "$pid" "$dir/sshd_config"; then
+        stop_pid "$pid"
+    fi
+    rm -f "$dir/sshd.pid"
 }
 
 # Starts host N unless its sshd already runs; resumes it if it was stopped.
@@ -169,15 +190,10 @@ ssh_write_profile() {
 }
 
 ssh_down() {
-    local f dir pid
+    local f
     shopt -s nullglob
     for f in "$SSH_STATE"/host*/sshd.pid; do
-        dir="$(dirname "$f")"
-        pid="$(cat "$f" 2>/dev/null || true)"
-        if pid_is_ours "$pid" "$dir/sshd_config"; then
-            stop_pid "$pid"
-        fi
-        rm -f "$f"
+        ssh_stop_host "$(dirname "$f")"
     done
     shopt -u nullglob
 }
