@@ -198,6 +198,9 @@ pub struct App {
     pub quit: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// New data arrived since the last draw. Drawn at a lower rate than input
+    /// changes: a fleet reports many times a second, nobody reads that fast.
+    pub data_dirty: bool,
     rows_dirty: bool,
     pub effects: Vec<Effect>,
 }
@@ -273,6 +276,7 @@ impl App {
             mouse: true,
             quit: false,
             dirty: true,
+            data_dirty: false,
             rows_dirty: true,
             effects: Vec::new(),
         };
@@ -419,7 +423,7 @@ impl App {
                 if !self.frozen {
                     self.checks = checks;
                     self.rows_dirty = true;
-                    self.dirty = true;
+                    self.data_dirty = true;
                 }
             }
             Event::LogLines { host, lines } => {
@@ -436,7 +440,7 @@ impl App {
                         if !hv.follow {
                             hv.scroll = (hv.scroll + n).min(slot.log.lines.len());
                         }
-                        self.dirty = true;
+                        self.data_dirty = true;
                     }
                 }
             }
@@ -471,7 +475,7 @@ impl App {
             self.notify(NoticeLevel::Alert, text);
         }
         self.rows_dirty = true;
-        self.dirty = true;
+        self.data_dirty = true;
     }
 
     fn toggle_freeze(&mut self) {

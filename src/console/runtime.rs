@@ -18,8 +18,10 @@ use super::ui;
 use crate::config::{HttpCheck, Thresholds};
 use crate::remote::Remote;
 
-/// At most ~30 frames a second.
+/// At most ~30 frames a second for input.
 pub const FRAME: Duration = Duration::from_millis(33);
+/// New data alone is drawn at most 5 times a second.
+pub const DATA_FRAME: Duration = Duration::from_millis(200);
 /// Events applied before a frame gets a chance to be drawn, so a burst of data
 /// cannot starve the screen.
 const MAX_BATCH: usize = 2048;
@@ -85,6 +87,7 @@ where
     term.draw(|f| ui::draw(f, app))
         .map_err(|e| anyhow::anyhow!("drawing the console: {e}"))?;
     app.dirty = false;
+    app.data_dirty = false;
     Ok(())
 }
 
@@ -138,9 +141,13 @@ where
     let mut last_draw = Instant::now();
 
     while !app.quit {
-        let next_frame = app
-            .dirty
-            .then(|| tokio::time::Instant::from_std(last_draw + FRAME));
+        let next_frame = if app.dirty {
+            Some(tokio::time::Instant::from_std(last_draw + FRAME))
+        } else if app.data_dirty {
+            Some(tokio::time::Instant::from_std(last_draw + DATA_FRAME))
+        } else {
+            None
+        };
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(ev) => {
