@@ -332,4 +332,59 @@ mod tests {
         let max = (secs / FRAME.as_secs_f64()).ceil() as u64 + 2;
         assert!(out.frames <= max, "{} frames in {secs:.2}s", out.frames);
     }
+
+    #[tokio::test]
+    async fn new_data_alone_is_drawn_at_most_five_times_a_second() {
+        let app = fixtures::mixed_fleet(Environment::Development, 80, 24);
+        let n = app.hosts.len();
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        // Every host reports every 10 ms: 500 results a second.
+        let pollers: Vec<Box<dyn HostPoller>> = (0..n)
+            .map(|_| Box::new(Fixed(Status::Up)) as Box<dyn HostPoller>)
+            .collect();
+        let collectors = Collectors {
+            pollers,
+            remotes: vec![None; n],
+            interval: Duration::from_millis(10),
+            http_checks: Vec::new(),
+            thresholds: Default::default(),
+        };
+        let keys = tx.clone();
+        let driver = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            keys.send(Event::Key(KeyEvent::new(
+                KeyCode::Char('q'),
+                KeyModifiers::NONE,
+            )))
+            .await
+            .unwrap();
+        });
+        let started = Instant::now();
+        let out = tokio::time::timeout(
+            Duration::from_secs(20),
+            run(
+                app,
+                &mut term,
+                tx,
+                rx,
+                collectors,
+                Options::default(),
+                started,
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        driver.await.unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        // Data frames, plus the first frame, the clock ticks and the final key.
+        let max = (secs / DATA_FRAME.as_secs_f64()).ceil() as u64 + secs.ceil() as u64 + 3;
+        assert!(
+            out.frames <= max,
+            "{} frames in {secs:.2}s (max {max})",
+            out.frames
+        );
+        assert!(out.frames >= 3, "data was drawn: {out:?}");
+    }
 }
