@@ -17,7 +17,10 @@ cd "$root"
 counts=("$@")
 [[ ${#counts[@]} -gt 0 ]] || counts=(20 50)
 RUNS="${RUNS:-5}"
-PROBE="${PROBE:-uptime; df -P / | tail -n 1; head -n 3 /proc/meminfo}"
+# Default probe: opsctl's own health probe (every sandbox host is this machine, so
+# the peers run it from a file), one sample as in opsctl's steady polling.
+probe_file="$root/target/bench-health-probe.sh"
+PROBE="${PROBE:-sh $probe_file 0}"
 ANSIBLE="${ANSIBLE:-/tmp/ansible-venv/bin/ansible}"
 state="$root/target/sandbox"
 key="$state/ssh/client_ed25519"
@@ -39,6 +42,9 @@ else
     cargo build --release --quiet --example ssh_sweep
     sweep_bin="$root/target/release/examples/ssh_sweep"
 fi
+
+cargo build --release --quiet
+"$root/target/release/opsctl" health --print-probe >"$probe_file"
 
 # Median of the numbers on stdin.
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
