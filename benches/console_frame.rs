@@ -1,5 +1,5 @@
 //! Frame benchmark: build + render of the fleet view with 1,000 synthetic hosts.
-//! Run: `cargo bench --bench console_frame` (numbers in BENCHMARKS.console.md).
+//! Run: `cargo bench --bench console_frame` (numbers in BENCHMARKS.md).
 //!
 //! Each measured frame is what the event loop does per redraw: apply the input
 //! (one row down, so every frame differs), re-derive the row order, draw the frame

@@ -58,7 +58,7 @@ pub enum Decision {
 /// unknown as `[host]:port` is also accepted when its bare name has this exact key.
 ///
 /// The `Err` message is complete and meant for the user (`RemoteError::HostKey`).
-/// Reads files and may append to one (milliseconds, see BENCHMARKS.knownhosts.md): fine
+/// Reads files and may append to one (milliseconds, see BENCHMARKS.md): fine
 /// to call from russh's `check_server_key`.
 pub fn verify_host_key(target: &SshTarget, key: &PublicKey) -> Result<HostKeyOutcome, String> {
     let files = load_target_files(target);
