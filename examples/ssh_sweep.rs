@@ -69,7 +69,12 @@ async fn sweep(remotes: &[SshRemote], cmd: &Command) -> (Duration, usize) {
     for (r, result) in remotes.iter().zip(results) {
         match result {
             Ok(out) if out.success() => ok += 1,
-            Ok(out) => eprintln!("{}: exit {:?}: {}", r.name(), out.status, out.stderr_lossy()),
+            Ok(out) => eprintln!(
+                "{}: exit {:?}: {}",
+                r.name(),
+                out.status,
+                out.stderr_lossy()
+            ),
             Err(e) => eprintln!("{}: {e}", r.name()),
         }
     }
