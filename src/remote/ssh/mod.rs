@@ -269,6 +269,10 @@ impl Remote for SshRemote {
         Ok(rx)
     }
 
+    /// Each accepted connection is carried on its own direct-tcpip channel of the
+    /// shared connection. A local client that stops reading while the remote end keeps
+    /// sending eventually pauses that whole connection (russh's per-channel queue is
+    /// bounded); database clients, the intended users, read what they asked for.
     async fn forward(&self, host: &str, port: u16) -> Result<Forward, RemoteError> {
         let connect_timeout = self.target().connect_timeout;
         // Connect now, so an unreachable host is reported here and not per connection.
