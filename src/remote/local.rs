@@ -38,6 +38,17 @@ impl LocalRemote {
     }
 }
 
+/// Writes the command's input from a task, so a command that does not read its
+/// input cannot deadlock us; dropping the pipe afterwards sends EOF.
+fn feed_stdin(cmd: &Command, child: &mut tokio::process::Child) {
+    if let (Some(data), Some(mut stdin)) = (cmd.stdin_data(), child.stdin.take()) {
+        let data = data.to_vec();
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&data).await;
+        });
+    }
+}
+
 fn spawn_error(cmd: &Command, e: std::io::Error) -> RemoteError {
     RemoteError::Io(format!("cannot start {}: {e}", cmd.program()))
 }
@@ -52,13 +63,7 @@ impl Remote for LocalRemote {
         let mut child = Self::process(cmd)
             .spawn()
             .map_err(|e| spawn_error(cmd, e))?;
-        if let (Some(data), Some(mut stdin)) = (cmd.stdin_data(), child.stdin.take()) {
-            let data = data.to_vec();
-            // Written from a task so a command that does not read its input cannot deadlock us.
-            tokio::spawn(async move {
-                let _ = stdin.write_all(&data).await;
-            });
-        }
+        feed_stdin(cmd, &mut child);
         let waited = tokio::time::timeout(cmd.get_timeout(), child.wait_with_output()).await;
         match waited {
             Err(_) => Err(RemoteError::Timeout {
@@ -78,12 +83,7 @@ impl Remote for LocalRemote {
         let mut child = Self::process(cmd)
             .spawn()
             .map_err(|e| spawn_error(cmd, e))?;
-        if let (Some(data), Some(mut stdin)) = (cmd.stdin_data(), child.stdin.take()) {
-            let data = data.to_vec();
-            tokio::spawn(async move {
-                let _ = stdin.write_all(&data).await;
-            });
-        }
+        feed_stdin(cmd, &mut child);
         let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
