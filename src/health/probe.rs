@@ -496,6 +496,34 @@ mod tests {
     }
 
     #[test]
+    fn the_report_leaves_in_one_piece() {
+        // Every write of the probe becomes an SSH packet and a client wakeup; the
+        // report must come out at the end, not section by section. With a 0.4 s
+        // pause between samples, nothing may arrive before that pause is over.
+        use std::io::Read;
+        let mut child = std::process::Command::new("dash")
+            .arg("-c")
+            .arg(PROBE_SCRIPT)
+            .args(["sh", "0.4"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 1];
+        stdout.read_exact(&mut first).unwrap();
+        let waited = started.elapsed();
+        let mut rest = Vec::new();
+        stdout.read_to_end(&mut rest).unwrap();
+        assert!(child.wait().unwrap().success());
+        assert!(
+            waited >= Duration::from_millis(400),
+            "first byte after {waited:?}: the probe writes before it is done"
+        );
+        assert!(parse_probe(&[&first[..], &rest].concat()).complete);
+    }
+
+    #[test]
     fn hung_df_is_cut_short_and_reported() {
         let dir = tempfile::tempdir().unwrap();
         let df = dir.path().join("df");
