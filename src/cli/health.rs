@@ -270,7 +270,9 @@ pub fn render(report: &SweepReport) -> String {
     })
     .collect::<Vec<_>>()
     .join(", ");
-    out.push_str(&format!("\n{} hosts: {counts}\n", report.hosts.len()));
+    let n = report.hosts.len();
+    let noun = if n == 1 { "host" } else { "hosts" };
+    out.push_str(&format!("\n{n} {noun}: {counts}\n"));
     out
 }
 
@@ -362,6 +364,14 @@ mod tests {
         assert!(
             text.ends_with("2 hosts: 1 up, 0 warn, 0 critical, 1 unreachable\n"),
             "{text}"
+        );
+        let one = render(&SweepReport {
+            hosts: vec![host("web1", Status::Up)],
+            checks: vec![],
+        });
+        assert!(
+            one.ends_with("\n1 host: 1 up, 0 warn, 0 critical, 0 unreachable\n"),
+            "{one}"
         );
     }
 
