@@ -1020,3 +1020,81 @@ async fn killed_host_fails_then_reconnects_after_restart() {
         "a new connection (new client port)"
     );
 }
+
+#[tokio::test]
+async fn a_brief_hang_leaks_no_sessions() {
+    // Commands given up on while a host hangs must not leave channels that the
+    // server confirms later and then holds for ever: a dozen of them would take
+    // every session OpenSSH allows (MaxSessions 10) on the connection.
+    let _faults = FAULTS.lock().await;
+    let n = fault_host();
+    let sshd = Sshd::of(n);
+    assert!(
+        sshd.pid().is_some(),
+        "sshd of host{n} is not running: run tests/sandbox/up"
+    );
+    let r = SshRemote::new(target(n));
+    let whoami = sh(r#"echo "$SSH_CONNECTION""#).timeout(Duration::from_secs(10));
+    let before = r.run(&whoami).await.unwrap();
+
+    sshd.signal_tree(libc::SIGSTOP);
+    let resume = Resume(&sshd);
+    for _ in 0..12 {
+        let err = r
+            .run(&Command::new("true").timeout(Duration::from_millis(250)))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RemoteError::Timeout { .. }), "{err:?}");
+    }
+    drop(resume);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // As many commands at once as opsctl runs on one connection, all on that
+    // connection: they fit only if the hang left no sessions taken.
+    let runs = (0..8).map(|_| r.run(&whoami));
+    for (i, out) in futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let out = out.unwrap_or_else(|e| panic!("command {i} after the hang: {e}"));
+        assert_eq!(
+            out.stdout_lossy(),
+            before.stdout_lossy(),
+            "command {i}: the connection was replaced (its sessions were used up)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn commands_move_to_a_new_connection_when_sessions_run_out() {
+    // Long streams (log tails) give back their command slot, so they can hold every
+    // session the server allows; a command then gets a connection of its own,
+    // and the streams keep running on theirs.
+    let r = SshRemote::new(target(1));
+    let whoami = sh(r#"echo "$SSH_CONNECTION""#).timeout(Duration::from_secs(20));
+    let before = r.run(&whoami).await.unwrap();
+    let mut streams = Vec::new();
+    for i in 0..10 {
+        let mut rx = r
+            .stream(&sh("echo started; exec sleep 30"))
+            .await
+            .unwrap_or_else(|e| panic!("stream {i}: {e}"));
+        assert_eq!(rx.recv().await, Some(StreamEvent::Stdout("started".into())));
+        streams.push(rx);
+    }
+    let after = r.run(&whoami).await.unwrap();
+    assert_ne!(
+        after.stdout, before.stdout,
+        "a new connection (new client port)"
+    );
+    for (i, rx) in streams.iter_mut().enumerate() {
+        assert!(
+            matches!(
+                rx.try_recv(),
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty)
+            ),
+            "stream {i} ended when the command moved"
+        );
+    }
+}

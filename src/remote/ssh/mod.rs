@@ -4,6 +4,7 @@
 //! at most that and never holds up another host.
 
 mod auth;
+mod channel_open;
 mod connection;
 mod exec;
 mod handler;
@@ -21,6 +22,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use self::channel_open::Open;
 use self::connection::{Connection, Link};
 use self::exec::{ChannelGuard, Ending};
 use super::{Command, Forward, LineStream, Output, Remote, RemoteError, SshTarget};
@@ -133,31 +135,19 @@ impl SshRemote {
         })
     }
 
-    /// Opens a channel, reconnecting once if the connection turns out to be dead
-    /// (nothing has run yet, so trying again is safe).
+    /// Opens a channel, on a fresh connection once if the current one turns out to
+    /// be dead or keeps refusing sessions (nothing has run yet, so trying again is
+    /// safe).
     async fn open_channel(
         &self,
         deadline: Instant,
-        what: &Open<'_>,
+        what: &Open,
     ) -> Result<(Arc<Connection>, Channel<Msg>), RemoteError> {
         let mut retried = false;
         let mut refusals = 0u32;
         loop {
             let conn = self.inner.link.get(deadline).await?;
-            let result = match what {
-                Open::Session => conn.handle.channel_open_session().await,
-                Open::DirectTcpip { host, port, from } => {
-                    conn.handle
-                        .channel_open_direct_tcpip(
-                            *host,
-                            u32::from(*port),
-                            from.ip().to_string(),
-                            u32::from(from.port()),
-                        )
-                        .await
-                }
-            };
-            match result {
+            match channel_open::open(&conn, what).await {
                 Ok(channel) => return Ok((conn, channel)),
                 Err(e) if conn.is_closed() && !retried => {
                     tracing::debug!(host = %self.label(), "stale connection ({e}); reconnecting");
@@ -167,17 +157,26 @@ impl SshRemote {
                 // sshd frees a closed session only after the packets that arrived with
                 // its close are handled, so a burst of commands can briefly exceed
                 // MaxSessions: a refused session is retried shortly, within the deadline.
-                Err(russh::Error::ChannelOpenFailure(reason))
-                    if matches!(what, Open::Session) && refusals < SESSION_RETRIES =>
-                {
+                Err(russh::Error::ChannelOpenFailure(reason)) if matches!(what, Open::Session) => {
                     refusals += 1;
                     let pause = Duration::from_millis(25 << refusals.min(4));
-                    tracing::debug!(host = %self.label(), ?reason, "session refused; retrying");
-                    if Instant::now() + pause >= deadline {
-                        return Err(
-                            self.channel_error(&conn, russh::Error::ChannelOpenFailure(reason))
-                        );
+                    let out_of_time = Instant::now() + pause >= deadline;
+                    if refusals > SESSION_RETRIES || out_of_time {
+                        // The server holds every session it allows on this connection
+                        // (ours, or ones it failed to free): a new connection has its own.
+                        // Commands running on this one keep it until they end.
+                        tracing::info!(host = %self.label(), ?reason, "sessions refused; moving to a new connection");
+                        self.inner.link.discard(&conn);
+                        if retried || out_of_time {
+                            return Err(
+                                self.channel_error(&conn, russh::Error::ChannelOpenFailure(reason))
+                            );
+                        }
+                        retried = true;
+                        refusals = 0;
+                        continue;
                     }
+                    tracing::debug!(host = %self.label(), ?reason, "session refused; retrying");
                     tokio::time::sleep(pause).await;
                 }
                 Err(e) => return Err(self.channel_error(&conn, e)),
@@ -200,17 +199,6 @@ impl SshRemote {
             other => RemoteError::Other(format!("{host}: {other}")),
         }
     }
-}
-
-/// A channel to open.
-enum Open<'a> {
-    Session,
-    /// A TCP connection from the host to `host:port`, for a local client at `from`.
-    DirectTcpip {
-        host: &'a str,
-        port: u16,
-        from: std::net::SocketAddr,
-    },
 }
 
 /// A command started on its own channel.
@@ -321,7 +309,7 @@ impl SshRemote {
     ) -> Result<(), RemoteError> {
         let deadline = Instant::now() + connect_timeout;
         let open = Open::DirectTcpip {
-            host,
+            host: host.to_string(),
             port,
             from: peer,
         };
