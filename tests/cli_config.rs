@@ -41,6 +41,25 @@ fn check_reports_unknown_key_with_position_and_hint() {
 }
 
 #[test]
+fn check_takes_the_profile_as_argument_or_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.toml");
+    fs::write(&path, "name = \"given\"\n").unwrap();
+    let path = path.to_str().unwrap();
+    for args in [
+        vec!["config", "check", path],
+        vec!["config", "check", "--profile", path],
+        vec!["--profile", path, "config", "check"],
+    ] {
+        opsctl(dir.path())
+            .args(&args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("profile `given`"));
+    }
+}
+
+#[test]
 fn profiles_are_found_by_name_in_profiles_dir_then_xdg() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join("xdg/opsctl/profiles")).unwrap();

@@ -13,8 +13,9 @@ use crate::config::{Profile, redact};
 pub enum ConfigCommand {
     /// Validate a profile (default: --profile, $OPSCTL_PROFILE, else `local`).
     Check {
-        /// Profile name or path.
-        profile: Option<String>,
+        /// Profile name or path (the same as --profile, which works here too).
+        #[arg(value_name = "PROFILE")]
+        name_or_path: Option<String>,
     },
     /// Print the resolved profile, defaults filled in, secrets redacted.
     Show {
@@ -30,8 +31,8 @@ pub fn run(cmd: &ConfigCommand, profile_spec: Option<&str>) -> anyhow::Result<i3
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cmd {
-        ConfigCommand::Check { profile } => {
-            let spec = profile.as_deref().or(profile_spec);
+        ConfigCommand::Check { name_or_path } => {
+            let spec = name_or_path.as_deref().or(profile_spec);
             match load::load(spec) {
                 Ok(loaded) => {
                     let p = &loaded.profile;

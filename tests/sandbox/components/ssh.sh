@@ -184,6 +184,8 @@ ssh_write_profile() {
             echo "address = \"$(ssh_addr "$n")\""
             echo "port = $port"
             echo "roles = [\"$(ssh_role "$n")\"]"
+            # The host view tails something live: sshd logs every session.
+            echo "logs = [{ file = \"$SSH_STATE/host$n/sshd.log\" }]"
         done
     } >"$out"
     mv -f "$out" "$STATE_DIR/sandbox.toml"
