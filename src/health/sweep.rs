@@ -103,8 +103,8 @@ async fn finish_host(
         Err(_) => {
             task.abort();
             let health = fallback.unreachable(format!(
-                "health probe timed out after {}s",
-                timeout.as_secs_f64()
+                "health probe timed out after {}",
+                crate::remote::seconds(timeout)
             ));
             (health, fallback)
         }

@@ -67,7 +67,7 @@ impl Drop for Forward {
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum RemoteError {
-    #[error("{what} timed out after {}s", after.as_secs_f64())]
+    #[error("{what} timed out after {}", seconds(*after))]
     Timeout { what: String, after: Duration },
     #[error("cannot connect to {host}: {reason}")]
     Connect { host: String, reason: String },
@@ -87,6 +87,17 @@ pub enum RemoteError {
     TooLarge { path: String, limit: usize },
     #[error("{0}")]
     Other(String),
+}
+
+/// A duration for people: `3s`, `2.5s`, `0.2s` (tenths; measured times carry noise
+/// in the nanoseconds that nobody needs to read).
+pub fn seconds(d: Duration) -> String {
+    let tenths = (d.as_secs_f64() * 10.0).round() / 10.0;
+    if tenths.fract() == 0.0 {
+        format!("{tenths:.0}s")
+    } else {
+        format!("{tenths:.1}s")
+    }
 }
 
 impl RemoteError {
@@ -158,5 +169,22 @@ pub trait Remote: Send + Sync {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_read_in_tenths_of_seconds() {
+        let err = RemoteError::Timeout {
+            what: "connecting to web1".into(),
+            after: Duration::from_nanos(3_001_272_053),
+        };
+        assert_eq!(err.to_string(), "connecting to web1 timed out after 3s");
+        assert_eq!(seconds(Duration::from_millis(2_450)), "2.5s");
+        assert_eq!(seconds(Duration::from_millis(200)), "0.2s");
+        assert_eq!(seconds(Duration::ZERO), "0s");
     }
 }
