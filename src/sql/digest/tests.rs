@@ -239,6 +239,10 @@ fn reports_render_every_class() {
     for c in &d.classes {
         assert!(t.contains(&c.id.to_string()));
     }
+    // Counts agree with their noun: the fixture's third class ran once.
+    assert_eq!(d.classes[2].stats.count, 1);
+    assert!(t.contains("\n# 1 call, "), "{t}");
+    assert!(t.contains("\n# 14 calls, "), "{t}");
     let md = report::markdown(&d, 2);
     assert!(md.contains("| Rank | Query ID |") && md.contains("```sql"));
     let j: serde_json::Value = serde_json::from_str(&report::json(&d)).unwrap();
