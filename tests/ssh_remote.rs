@@ -872,6 +872,18 @@ impl Sshd {
     }
 }
 
+/// The fault host's sshd, with the lock that keeps fault tests apart.
+async fn fault_sshd() -> (tokio::sync::MutexGuard<'static, ()>, usize, Sshd) {
+    let faults = FAULTS.lock().await;
+    let n = fault_host();
+    let sshd = Sshd::of(n);
+    assert!(
+        sshd.pid().is_some(),
+        "sshd of host{n} is not running: run tests/sandbox/up"
+    );
+    (faults, n, sshd)
+}
+
 /// Resumes a stopped sshd, even when the test fails.
 struct Resume<'a>(&'a Sshd);
 
@@ -897,13 +909,7 @@ impl Drop for Restart<'_> {
 
 #[tokio::test]
 async fn hung_host_times_out_while_others_answer() {
-    let _faults = FAULTS.lock().await;
-    let n = fault_host();
-    let sshd = Sshd::of(n);
-    assert!(
-        sshd.pid().is_some(),
-        "sshd of host{n} is not running: run tests/sandbox/up"
-    );
+    let (_faults, n, sshd) = fault_sshd().await;
 
     let mut quick_keepalive = target(n);
     quick_keepalive.keepalive = Duration::from_secs(1);
@@ -965,13 +971,7 @@ async fn hung_host_times_out_while_others_answer() {
 
 #[tokio::test]
 async fn killed_host_fails_then_reconnects_after_restart() {
-    let _faults = FAULTS.lock().await;
-    let n = fault_host();
-    let sshd = Sshd::of(n);
-    assert!(
-        sshd.pid().is_some(),
-        "sshd of host{n} is not running: run tests/sandbox/up"
-    );
+    let (_faults, n, sshd) = fault_sshd().await;
 
     let r = SshRemote::new(target(n));
     let before = r.run(&sh(r#"echo "$SSH_CONNECTION""#)).await.unwrap();
@@ -1026,13 +1026,7 @@ async fn a_brief_hang_leaks_no_sessions() {
     // Commands given up on while a host hangs must not leave channels that the
     // server confirms later and then holds for ever: a dozen of them would take
     // every session OpenSSH allows (MaxSessions 10) on the connection.
-    let _faults = FAULTS.lock().await;
-    let n = fault_host();
-    let sshd = Sshd::of(n);
-    assert!(
-        sshd.pid().is_some(),
-        "sshd of host{n} is not running: run tests/sandbox/up"
-    );
+    let (_faults, n, sshd) = fault_sshd().await;
     let r = SshRemote::new(target(n));
     let whoami = sh(r#"echo "$SSH_CONNECTION""#).timeout(Duration::from_secs(10));
     let before = r.run(&whoami).await.unwrap();
