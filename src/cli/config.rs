@@ -6,6 +6,7 @@ use std::io::Write;
 use clap::Subcommand;
 
 use super::exit;
+use super::table::plural;
 use crate::config::load;
 use crate::config::{Profile, redact};
 
@@ -99,10 +100,6 @@ pub fn run(cmd: &ConfigCommand, profile_spec: Option<&str>) -> anyhow::Result<i3
 
 fn to_toml(p: &Profile) -> anyhow::Result<String> {
     Ok(toml::to_string_pretty(p)?)
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn exists(p: &std::path::Path) -> &'static str {

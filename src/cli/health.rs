@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use super::exit;
-use super::table::{Align, Table};
+use super::table::{Align, Table, plural};
 use crate::config::Profile;
 use crate::config::resolve::{self, ResolvedHost};
 use crate::config::ssh_lookup::SshConfigCache;
@@ -271,8 +271,7 @@ pub fn render(report: &SweepReport) -> String {
     .collect::<Vec<_>>()
     .join(", ");
     let n = report.hosts.len();
-    let noun = if n == 1 { "host" } else { "hosts" };
-    out.push_str(&format!("\n{n} {noun}: {counts}\n"));
+    out.push_str(&format!("\n{n} host{}: {counts}\n", plural(n)));
     out
 }
 

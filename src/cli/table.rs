@@ -1,6 +1,11 @@
 //! Plain-text tables for subcommand output: columns padded to their widest
 //! cell (in characters), two spaces apart, no trailing spaces.
 
+/// The `s` a count's noun takes: `1 host`, `2 hosts`.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
     Left,

@@ -173,9 +173,9 @@ pub fn text(d: &Digest, details: usize) -> String {
         let _ = writeln!(o, "\n# Query {}: {}", i + 1, c.id);
         let _ = writeln!(
             o,
-            "# {} {}, {:.1}% of total time, first seen {}, last seen {}",
+            "# {} call{}, {:.1}% of total time, first seen {}, last seen {}",
             s.count,
-            calls(s.count),
+            if s.count == 1 { "" } else { "s" },
             share(c, d),
             when(s.first_seen),
             when(s.last_seen)
@@ -286,9 +286,9 @@ pub fn markdown(d: &Digest, details: usize) -> String {
         let _ = writeln!(o, "\n### {}. `{}`\n", i + 1, c.id);
         let _ = writeln!(
             o,
-            "{} {}, {:.1}% of time; mean {}, p95 {}, max {}; databases {}; users {}; first seen {}, last seen {}\n",
+            "{} call{}, {:.1}% of time; mean {}, p95 {}, max {}; databases {}; users {}; first seen {}, last seen {}\n",
             s.count,
-            calls(s.count),
+            if s.count == 1 { "" } else { "s" },
             share(c, d),
             human_secs(s.mean()),
             human_secs(s.quantile(0.95)),
@@ -432,7 +432,4 @@ pub fn json(d: &Digest) -> String {
         files: &d.files,
     };
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-}
-fn calls(count: u64) -> &'static str {
-    if count == 1 { "call" } else { "calls" }
 }
