@@ -8,5 +8,6 @@ pub mod config;
 pub mod console;
 pub mod health;
 pub mod logging;
+pub mod logs;
 pub mod remote;
 pub mod sql;

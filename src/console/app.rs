@@ -1,25 +1,30 @@
-//! The console's state and the one place it changes: [`App::update`]. Nothing here
-//! does IO; requests for IO (start a log tail) leave as [`Effect`]s for the runtime.
+//! The console's shared state and the one place it changes: [`App::update`].
+//! `App` holds only what views share (profile, hosts, theme, keymap, notices,
+//! overlay, the frozen flag) and the list of views; each view owns its own state.
+//! Nothing here does IO: what must be collected is read from the views' needs by
+//! the runtime.
 
 use std::collections::VecDeque;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
 
 use super::action::{Action, Context};
 use super::event::Event;
-use super::filter::Filter;
-use super::keymap::Keymap;
-use super::palette::{self, Completions, PaletteCommand, PaletteState};
-use super::theme::{ColorMode, Theme, ThemeSet};
-use super::ui;
-use super::views::fleet::{self, FleetRow, SortColumn};
+use super::feed::Need;
+use super::keymap::{KeyChord, Keymap};
+use super::layout::{self, FrameLayout};
+use super::palette::{self, Completions, PaletteState};
+use super::registry;
+use super::theme::{ColorMode, Theme, ThemeError, ThemeSet};
+use super::view::{Cx, Handled, Request, Subject, View};
 use super::widgets::confirm::{ConfirmDialog, ConfirmOutcome};
-use crate::config::{Environment, LogSource, Profile, Thresholds};
+use crate::config::{Environment, Profile, Thresholds};
 use crate::health::series::capacity_for;
 use crate::health::{CheckResult, HostHealth, HostSeries, Status};
 
-/// Lines kept per host log pane.
-pub const LOG_CAP: usize = 2000;
+pub use crate::logs::LogTarget;
+
 /// Notices shown at once (older ones are dropped).
 const NOTICE_CAP: usize = 5;
 const NOTICE_SECS: i64 = 6;
@@ -30,47 +35,6 @@ pub struct ProfileInfo {
     pub name: String,
     pub environment: Environment,
     pub read_only: bool,
-}
-
-/// A log source of a host, as the host view names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogTarget {
-    Unit(String),
-    File(String),
-}
-
-impl LogTarget {
-    pub fn from_source(s: &LogSource) -> Option<LogTarget> {
-        match (&s.unit, &s.file) {
-            (Some(u), _) => Some(LogTarget::Unit(u.clone())),
-            (None, Some(f)) => Some(LogTarget::File(f.clone())),
-            (None, None) => None,
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            LogTarget::Unit(u) => format!("journal {u}"),
-            LogTarget::File(f) => f.clone(),
-        }
-    }
-}
-
-/// A bounded log tail.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LogBuffer {
-    pub lines: VecDeque<String>,
-    /// Why the tail stopped, when it did.
-    pub ended: Option<String>,
-}
-
-impl LogBuffer {
-    pub fn push(&mut self, line: String) {
-        if self.lines.len() == LOG_CAP {
-            self.lines.pop_front();
-        }
-        self.lines.push_back(line);
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,7 +49,6 @@ pub struct HostSlot {
     /// When the latest probe result arrived (Unix seconds).
     pub updated_at: Option<i64>,
     pub series: HostSeries,
-    pub log: LogBuffer,
 }
 
 impl HostSlot {
@@ -94,51 +57,16 @@ impl HostSlot {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Fleet,
-    Host,
-}
-
-/// What the filter line is editing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilterTarget {
-    Fleet,
-    Log,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
     Palette(PaletteState),
+    /// The active view's `/` filter being typed.
     FilterInput {
-        target: FilterTarget,
         input: String,
         previous: String,
     },
     Confirm(ConfirmDialog),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FleetState {
-    pub sort: SortColumn,
-    pub reverse: bool,
-    pub group: bool,
-    pub filter: Filter,
-    pub rows: Vec<FleetRow>,
-    /// The selected host (an index into `App::hosts`), kept across re-sorts.
-    pub selected: Option<usize>,
-    /// First visible row.
-    pub offset: usize,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostViewState {
-    pub host: usize,
-    pub follow: bool,
-    /// Lines between the newest line and the bottom of the pane (0 when following).
-    pub scroll: usize,
-    pub search: Filter,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,22 +82,6 @@ pub struct Notice {
     pub at: i64,
 }
 
-/// IO the runtime performs on the app's behalf.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    TailLog {
-        host: usize,
-        target: LogTarget,
-    },
-    StopLog {
-        host: usize,
-    },
-    /// A confirmation dialog was accepted; `tag` says which change it confirmed.
-    Confirmed {
-        tag: String,
-    },
-}
-
 pub struct App {
     pub profile: ProfileInfo,
     pub hosts: Vec<HostSlot>,
@@ -183,9 +95,6 @@ pub struct App {
     pub now: i64,
     pub width: u16,
     pub height: u16,
-    pub tab: Tab,
-    pub fleet: FleetState,
-    pub host_view: Option<HostViewState>,
     pub overlay: Option<Overlay>,
     pub frozen: bool,
     pending: Vec<Option<(Box<HostHealth>, i64)>>,
@@ -201,8 +110,15 @@ pub struct App {
     /// New data arrived since the last draw. Drawn at a lower rate than input
     /// changes: a fleet reports many times a second, nobody reads that fast.
     pub data_dirty: bool,
-    rows_dirty: bool,
-    pub effects: Vec<Effect>,
+    /// The host under the fleet's cursor: what "the current host" means to views
+    /// that act on one.
+    pub selected_host: Option<usize>,
+    /// Every view, in tab order (see [`registry`]). Empty while one of them runs.
+    pub views: Vec<Box<dyn View>>,
+    /// The view on screen (an index into `views`).
+    pub active: usize,
+    /// The view that asked for the open confirmation dialog.
+    confirm_owner: Option<usize>,
 }
 
 impl App {
@@ -229,7 +145,6 @@ impl App {
                     health: None,
                     updated_at: None,
                     series: HostSeries::new(cap),
-                    log: LogBuffer::default(),
                 }
             })
             .collect();
@@ -242,29 +157,13 @@ impl App {
             },
             hosts,
             checks: Vec::new(),
-            check_resolve: profile
-                .health
-                .http
-                .iter()
-                .filter_map(|c| Some((c.name.clone(), c.resolve.clone()?)))
-                .collect(),
+            check_resolve: crate::health::check_hosts::resolve_overrides(&profile.health.http),
             interval_secs: interval,
             retention_secs: profile.health.retention_secs,
             thresholds: profile.health.thresholds.clone(),
             now,
             width,
             height,
-            tab: Tab::Fleet,
-            fleet: FleetState {
-                sort: SortColumn::Status,
-                reverse: false,
-                group: false,
-                filter: Filter::default(),
-                rows: Vec::new(),
-                selected: None,
-                offset: 0,
-            },
-            host_view: None,
             overlay: None,
             frozen: false,
             pending,
@@ -277,15 +176,17 @@ impl App {
             quit: false,
             dirty: true,
             data_dirty: false,
-            rows_dirty: true,
-            effects: Vec::new(),
+            selected_host: None,
+            views: registry::build_all(profile),
+            active: 0,
+            confirm_owner: None,
         };
         app.prepare();
         app
     }
 
     /// Switches theme by name; an unknown name is reported, not fatal.
-    pub fn set_theme(&mut self, name: &str) -> Result<(), String> {
+    pub fn set_theme(&mut self, name: &str) -> Result<(), ThemeError> {
         match self.themes.get(name, self.color_mode) {
             Some(Ok(t)) => {
                 self.theme = t;
@@ -293,56 +194,147 @@ impl App {
                 Ok(())
             }
             Some(Err(e)) => Err(e),
-            None => {
-                let names: Vec<&str> = self.themes.names().collect();
-                Err(format!("no theme `{name}` (have: {})", names.join(", ")))
-            }
+            None => Err(ThemeError::Unknown {
+                name: name.to_string(),
+                have: self.themes.names().collect::<Vec<_>>().join(", "),
+            }),
         }
     }
 
+    /// The keymap context of the view on screen.
     pub fn context(&self) -> Context {
-        match self.tab {
-            Tab::Fleet => Context::Fleet,
-            Tab::Host => Context::Host,
+        self.views
+            .get(self.active)
+            .map_or(Context::GLOBAL, |v| v.spec().context)
+    }
+
+    /// The view on screen.
+    pub fn active_view(&self) -> Option<&dyn View> {
+        self.views.get(self.active).map(|v| v.as_ref())
+    }
+
+    /// The registered view of type `V`, if any (tests, benchmarks).
+    pub fn view<V: View>(&self) -> Option<&V> {
+        self.views
+            .iter()
+            .find_map(|v| v.as_any().downcast_ref::<V>())
+    }
+
+    pub fn view_mut<V: View>(&mut self) -> Option<&mut V> {
+        self.views
+            .iter_mut()
+            .find_map(|v| v.as_any_mut().downcast_mut::<V>())
+    }
+
+    fn index_of(&self, ctx: Context) -> Option<usize> {
+        self.views.iter().position(|v| v.spec().context == ctx)
+    }
+
+    /// The tab labels as drawn.
+    pub fn tab_labels(&self) -> Vec<String> {
+        self.views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| layout::tab_label(i + 1, &v.title(self)))
+            .collect()
+    }
+
+    /// Whether the notice / filter line is shown (it takes a row from the body).
+    pub fn has_notice_line(&self) -> bool {
+        matches!(self.overlay, Some(Overlay::FilterInput { .. })) || self.current_notice().is_some()
+    }
+
+    /// Where everything goes on screen now.
+    pub fn layout(&self) -> FrameLayout {
+        layout::frame(
+            Rect::new(0, 0, self.width, self.height),
+            &self.tab_labels(),
+            self.has_notice_line(),
+        )
+    }
+
+    /// The active view's area.
+    pub fn body(&self) -> Rect {
+        self.layout().body
+    }
+
+    /// Runs `f` on view `i` with the shared state (views taken out meanwhile),
+    /// then carries out what it requested. `None` when there is no view `i`.
+    fn with_view<R>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut dyn View, &mut Cx<'_>) -> R,
+    ) -> Option<R> {
+        let body = self.body();
+        let mut views = std::mem::take(&mut self.views);
+        let mut requests = Vec::new();
+        let out = match views.get_mut(i) {
+            Some(view) => {
+                let mut cx = Cx {
+                    app: self,
+                    body,
+                    requests: &mut requests,
+                };
+                Some(f(view.as_mut(), &mut cx))
+            }
+            None => None,
+        };
+        self.views = views;
+        self.carry_out(i, requests);
+        out
+    }
+
+    fn carry_out(&mut self, from: usize, requests: Vec<Request>) {
+        for r in requests {
+            match r {
+                Request::Notify(level, text) => self.notify(level, text),
+                Request::Open { view, subject } => match self.index_of(view) {
+                    Some(j) => self.show(j, &subject),
+                    None => self.notify(
+                        NoticeLevel::Info,
+                        format!("no {} view in this console", view.as_str()),
+                    ),
+                },
+                Request::Confirm(dialog) => {
+                    self.overlay = Some(Overlay::Confirm(dialog));
+                    self.confirm_owner = Some(from);
+                    self.dirty = true;
+                }
+                Request::Quit => self.quit = true,
+            }
         }
     }
 
-    /// Brings derived state (the fleet's row order) up to date. The runtime calls it
-    /// before drawing, so many updates between two frames sort only once.
+    /// Shows view `i` if it agrees to show `subject`.
+    fn show(&mut self, i: usize, subject: &Subject) {
+        if self.with_view(i, |v, cx| v.open(subject, cx)) == Some(true) {
+            self.active = i;
+        }
+        self.dirty = true;
+    }
+
+    /// Brings derived state (row orders, scroll limits) up to date. The runtime
+    /// calls it before drawing, so many updates between two frames sort only once.
     pub fn prepare(&mut self) {
-        if self.rows_dirty {
-            self.fleet.rows = fleet::build_rows(self);
-            self.rows_dirty = false;
-            if self.fleet.selected.is_none_or(|s| self.row_of(s).is_none()) {
-                self.fleet.selected = self.fleet.rows.iter().find_map(FleetRow::host);
-            }
-            self.ensure_visible();
+        for i in 0..self.views.len() {
+            let body = self.body();
+            let mut views = std::mem::take(&mut self.views);
+            views[i].prepare(self, body);
+            self.views = views;
         }
     }
 
-    fn row_of(&self, host: usize) -> Option<usize> {
-        self.fleet.rows.iter().position(|r| r.host() == Some(host))
-    }
-
-    pub fn selected_row(&self) -> Option<usize> {
-        self.fleet.selected.and_then(|h| self.row_of(h))
-    }
-
-    fn table_rows(&self) -> usize {
-        ui::fleet_table_height(self) as usize
-    }
-
-    fn ensure_visible(&mut self) {
-        let h = self.table_rows().max(1);
-        let max_offset = self.fleet.rows.len().saturating_sub(h);
-        if let Some(pos) = self.selected_row() {
-            if pos < self.fleet.offset {
-                self.fleet.offset = pos;
-            } else if pos >= self.fleet.offset + h {
-                self.fleet.offset = pos + 1 - h;
+    /// Everything the views need collected now.
+    pub fn needs(&self) -> Vec<Need> {
+        let mut out: Vec<Need> = Vec::new();
+        for (i, v) in self.views.iter().enumerate() {
+            for n in v.needs(self, i == self.active) {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
             }
         }
-        self.fleet.offset = self.fleet.offset.min(max_offset);
+        out
     }
 
     pub fn notify(&mut self, level: NoticeLevel, text: impl Into<String>) {
@@ -400,8 +392,8 @@ impl App {
             Event::Resize { width, height } => {
                 self.width = width;
                 self.height = height;
-                self.ensure_visible();
                 self.dirty = true;
+                self.prepare();
             }
             Event::Tick { now } => {
                 if now != self.now {
@@ -422,36 +414,23 @@ impl App {
             Event::Checks(checks) => {
                 if !self.frozen {
                     self.checks = checks;
-                    self.rows_dirty = true;
-                    self.data_dirty = true;
-                }
-            }
-            Event::LogLines { host, lines } => {
-                let Some(slot) = self.hosts.get_mut(host) else {
-                    return;
-                };
-                let n = lines.len();
-                for l in lines {
-                    slot.log.push(l);
-                }
-                slot.log.ended = None;
-                if let Some(hv) = &mut self.host_view {
-                    if hv.host == host {
-                        if !hv.follow {
-                            hv.scroll = (hv.scroll + n).min(slot.log.lines.len());
-                        }
-                        self.data_dirty = true;
-                    }
-                }
-            }
-            Event::LogEnded { host, reason } => {
-                if let Some(slot) = self.hosts.get_mut(host) {
-                    slot.log.ended = Some(reason);
-                    self.dirty = true;
+                    self.data_changed();
                 }
             }
             Event::Terminate => self.quit = true,
+            other => {
+                for i in 0..self.views.len() {
+                    self.with_view(i, |v, cx| v.on_event(&other, cx));
+                }
+            }
         }
+    }
+
+    fn data_changed(&mut self) {
+        for v in &mut self.views {
+            v.data_changed();
+        }
+        self.data_dirty = true;
     }
 
     fn apply_health(&mut self, host: usize, health: HostHealth, at: i64) {
@@ -474,8 +453,7 @@ impl App {
         if let Some(text) = alert {
             self.notify(NoticeLevel::Alert, text);
         }
-        self.rows_dirty = true;
-        self.data_dirty = true;
+        self.data_changed();
     }
 
     fn toggle_freeze(&mut self) {
@@ -503,30 +481,33 @@ impl App {
                 let close = matches!(
                     key.code,
                     KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')
-                ) || super::keymap::KeyChord::from_event(&key)
-                    .is_some_and(|k| self.keymap.action(self.context(), k) == Some(Action::Help));
+                ) || KeyChord::from_event(&key)
+                    .is_some_and(|k| self.keymap.action(self.context(), k) == Some(Action::HELP));
                 if !close {
                     self.overlay = Some(Overlay::Help);
                 }
             }
             Some(Overlay::Palette(state)) => self.on_palette_key(state, key),
-            Some(Overlay::FilterInput {
-                target,
-                input,
-                previous,
-            }) => self.on_filter_key(target, input, previous, key),
+            Some(Overlay::FilterInput { input, previous }) => {
+                self.on_filter_key(input, previous, key);
+            }
             Some(Overlay::Confirm(mut dialog)) => match dialog.on_key(key) {
                 ConfirmOutcome::Pending => self.overlay = Some(Overlay::Confirm(dialog)),
-                ConfirmOutcome::Cancelled => self.notify(NoticeLevel::Info, "cancelled"),
+                ConfirmOutcome::Cancelled => {
+                    self.confirm_owner = None;
+                    self.notify(NoticeLevel::Info, "cancelled");
+                }
                 ConfirmOutcome::Confirmed => {
-                    self.effects.push(Effect::Confirmed {
-                        tag: dialog.tag.clone(),
-                    });
+                    let tag = dialog.tag.clone();
+                    tracing::info!(%tag, "confirmed");
+                    if let Some(owner) = self.confirm_owner.take() {
+                        self.with_view(owner, |v, cx| v.confirmed(&tag, cx));
+                    }
                 }
             },
             None => {
-                if let Some(action) = super::keymap::KeyChord::from_event(&key)
-                    .and_then(|k| self.keymap.action(self.context(), k))
+                if let Some(action) =
+                    KeyChord::from_event(&key).and_then(|k| self.keymap.action(self.context(), k))
                 {
                     self.apply(action);
                 }
@@ -534,9 +515,11 @@ impl App {
         }
     }
 
-    /// Opens a confirmation dialog (for changes to production).
+    /// Opens a confirmation dialog (for changes to production) on behalf of the
+    /// view on screen.
     pub fn confirm(&mut self, dialog: ConfirmDialog) {
         self.overlay = Some(Overlay::Confirm(dialog));
+        self.confirm_owner = Some(self.active);
         self.dirty = true;
     }
 
@@ -560,7 +543,7 @@ impl App {
                     .unwrap_or_else(|| st.input.clone());
                 match palette::parse(&chosen) {
                     Ok(cmd) => self.run_command(cmd),
-                    Err(e) => self.notify(NoticeLevel::Info, e),
+                    Err(e) => self.notify(NoticeLevel::Info, e.to_string()),
                 }
                 return;
             }
@@ -592,16 +575,10 @@ impl App {
         self.overlay = Some(Overlay::Palette(st));
     }
 
-    fn on_filter_key(
-        &mut self,
-        target: FilterTarget,
-        mut input: String,
-        previous: String,
-        key: KeyEvent,
-    ) {
+    fn on_filter_key(&mut self, mut input: String, previous: String, key: KeyEvent) {
         match key.code {
             KeyCode::Esc => {
-                self.set_filter(target, &previous);
+                self.set_filter(&previous);
                 return;
             }
             KeyCode::Enter => return,
@@ -613,261 +590,113 @@ impl App {
                     .modifiers
                     .contains(crossterm::event::KeyModifiers::CONTROL) =>
             {
-                self.set_filter(target, &previous);
+                self.set_filter(&previous);
                 return;
             }
             KeyCode::Char(c) => input.push(c),
             _ => {}
         }
-        self.set_filter(target, &input);
-        self.overlay = Some(Overlay::FilterInput {
-            target,
-            input,
-            previous,
-        });
+        self.set_filter(&input);
+        self.overlay = Some(Overlay::FilterInput { input, previous });
     }
 
-    fn set_filter(&mut self, target: FilterTarget, text: &str) {
-        match target {
-            FilterTarget::Fleet => {
-                self.fleet.filter = Filter::new(text);
-                self.rows_dirty = true;
-                self.prepare();
+    fn set_filter(&mut self, text: &str) {
+        let active = self.active;
+        self.with_view(active, |v, cx| v.set_filter(text, cx));
+        self.dirty = true;
+    }
+
+    fn run_command(&mut self, cmd: palette::Parsed) {
+        match (cmd.owner, cmd.name) {
+            (None, "quit") => self.quit = true,
+            (None, "help") => self.overlay = Some(Overlay::Help),
+            (None, "freeze") => self.toggle_freeze(),
+            (None, "theme") => match self.set_theme(&cmd.arg) {
+                Ok(()) => self.notify(NoticeLevel::Info, format!("theme {}", cmd.arg)),
+                Err(e) => self.notify(NoticeLevel::Info, e.to_string()),
+            },
+            (None, other) => {
+                tracing::warn!(command = other, "palette command without a handler");
             }
-            FilterTarget::Log => {
-                if let Some(hv) = &mut self.host_view {
-                    hv.search = Filter::new(text);
-                    hv.scroll = 0;
+            (Some(ctx), name) => {
+                let Some(i) = self.index_of(ctx) else {
+                    return;
+                };
+                let declared = self.views[i].spec().commands.iter().any(|c| c.name == name);
+                if !declared && name == ctx.as_str() {
+                    self.show(i, &Subject::Current);
+                    return;
+                }
+                if let Some(Err(e)) = self.with_view(i, |v, cx| v.command(name, &cmd.arg, cx)) {
+                    self.notify(NoticeLevel::Info, e);
                 }
             }
         }
         self.dirty = true;
     }
 
-    fn run_command(&mut self, cmd: PaletteCommand) {
-        match cmd {
-            PaletteCommand::Quit => self.quit = true,
-            PaletteCommand::Help => self.overlay = Some(Overlay::Help),
-            PaletteCommand::Fleet => self.apply(Action::Tab1),
-            PaletteCommand::Host(name) => {
-                let found = self.hosts.iter().position(|h| h.name == name).or_else(|| {
-                    let lower = name.to_lowercase();
-                    self.hosts
-                        .iter()
-                        .position(|h| h.name.to_lowercase() == lower)
-                });
-                match found {
-                    Some(i) => {
-                        self.fleet.selected = Some(i);
-                        self.ensure_visible();
-                        self.open_host(i);
-                    }
-                    None => self.notify(
-                        NoticeLevel::Info,
-                        format!("no host `{name}` in this profile"),
-                    ),
-                }
-            }
-            PaletteCommand::Theme(name) => match self.set_theme(&name) {
-                Ok(()) => self.notify(NoticeLevel::Info, format!("theme {name}")),
-                Err(e) => self.notify(NoticeLevel::Info, e),
-            },
-            PaletteCommand::Freeze => self.toggle_freeze(),
-            PaletteCommand::Sort(col) => {
-                self.fleet.sort = col;
-                self.fleet.reverse = false;
-                self.rows_dirty = true;
-                self.prepare();
-            }
-            PaletteCommand::Group => self.apply_fleet(Action::GroupByRole),
-            PaletteCommand::Filter(text) => self.set_filter(FilterTarget::Fleet, &text),
-        }
-    }
-
-    fn open_host(&mut self, host: usize) {
-        if let Some(prev) = &self.host_view {
-            if prev.host == host {
-                self.tab = Tab::Host;
-                return;
-            }
-            self.effects.push(Effect::StopLog { host: prev.host });
-        }
-        self.host_view = Some(HostViewState {
-            host,
-            follow: true,
-            scroll: 0,
-            search: Filter::default(),
-        });
-        if let Some(target) = self.hosts[host].log_target.clone() {
-            self.effects.push(Effect::TailLog { host, target });
-        }
-        self.tab = Tab::Host;
-    }
-
-    /// Applies an action from the keymap or the mouse.
+    /// Applies an action from the keymap or the mouse: the frame's own actions
+    /// first, then the view on screen.
     pub fn apply(&mut self, action: Action) {
         self.dirty = true;
+        if let Some(n) = action.tab_number() {
+            if n <= self.views.len() {
+                self.show(n - 1, &Subject::Current);
+            }
+            return;
+        }
         match action {
-            Action::Quit => self.quit = true,
-            Action::Help => self.overlay = Some(Overlay::Help),
-            Action::Palette => self.overlay = Some(Overlay::Palette(PaletteState::default())),
-            Action::Freeze => self.toggle_freeze(),
-            Action::Tab1 => self.tab = Tab::Fleet,
-            Action::Tab2 => self.show_host_tab(),
-            Action::NextTab | Action::PrevTab => match self.tab {
-                Tab::Fleet => self.show_host_tab(),
-                Tab::Host => self.tab = Tab::Fleet,
-            },
-            Action::Filter => {
-                let (target, previous) = match self.tab {
-                    Tab::Fleet => (FilterTarget::Fleet, self.fleet.filter.text.clone()),
-                    Tab::Host => (
-                        FilterTarget::Log,
-                        self.host_view
-                            .as_ref()
-                            .map(|h| h.search.text.clone())
-                            .unwrap_or_default(),
-                    ),
-                };
+            Action::QUIT => self.quit = true,
+            Action::HELP => self.overlay = Some(Overlay::Help),
+            Action::PALETTE => self.overlay = Some(Overlay::Palette(PaletteState::default())),
+            Action::FREEZE => self.toggle_freeze(),
+            Action::NEXT_TAB | Action::PREV_TAB => {
+                let n = self.views.len().max(1);
+                let step = if action == Action::NEXT_TAB { 1 } else { n - 1 };
+                self.show((self.active + step) % n, &Subject::Current);
+            }
+            Action::FILTER if self.active_view().and_then(|v| v.filter()).is_some() => {
+                let previous = self
+                    .active_view()
+                    .and_then(|v| v.filter())
+                    .unwrap_or_default()
+                    .to_string();
                 self.overlay = Some(Overlay::FilterInput {
-                    target,
                     input: previous.clone(),
                     previous,
                 });
             }
-            _ => match self.tab {
-                Tab::Fleet => self.apply_fleet(action),
-                Tab::Host => self.apply_host(action),
-            },
-        }
-    }
-
-    fn show_host_tab(&mut self) {
-        match (&self.host_view, self.fleet.selected) {
-            (Some(_), _) => self.tab = Tab::Host,
-            (None, Some(h)) => self.open_host(h),
-            (None, None) => self.notify(NoticeLevel::Info, "no host to show"),
-        }
-    }
-
-    fn move_selection(&mut self, delta: isize) {
-        self.prepare();
-        let hosts: Vec<usize> = self.fleet.rows.iter().filter_map(FleetRow::host).collect();
-        if hosts.is_empty() {
-            return;
-        }
-        let cur = self
-            .fleet
-            .selected
-            .and_then(|s| hosts.iter().position(|&h| h == s))
-            .unwrap_or(0) as isize;
-        let next = (cur + delta).clamp(0, hosts.len() as isize - 1) as usize;
-        self.fleet.selected = Some(hosts[next]);
-        self.ensure_visible();
-    }
-
-    fn apply_fleet(&mut self, action: Action) {
-        let page = self.table_rows().max(1) as isize;
-        match action {
-            Action::Up => self.move_selection(-1),
-            Action::Down => self.move_selection(1),
-            Action::PageUp => self.move_selection(-page),
-            Action::PageDown => self.move_selection(page),
-            Action::Top => self.move_selection(isize::MIN / 2),
-            Action::Bottom => self.move_selection(isize::MAX / 2),
-            Action::Open => {
-                if let Some(h) = self.fleet.selected {
-                    self.open_host(h);
-                }
+            _ => {
+                let active = self.active;
+                self.with_view(active, |v, cx| v.handle(action, cx));
             }
-            Action::Back if !self.fleet.filter.is_empty() => {
-                self.set_filter(FilterTarget::Fleet, "");
-            }
-            Action::SortNext => {
-                self.fleet.sort = self.fleet.sort.next();
-                self.fleet.reverse = false;
-                self.rows_dirty = true;
-            }
-            Action::SortReverse => {
-                self.fleet.reverse = !self.fleet.reverse;
-                self.rows_dirty = true;
-            }
-            Action::GroupByRole => {
-                self.fleet.group = !self.fleet.group;
-                self.rows_dirty = true;
-            }
-            _ => {}
-        }
-        self.prepare();
-    }
-
-    fn apply_host(&mut self, action: Action) {
-        if action == Action::Back {
-            self.tab = Tab::Fleet;
-            return;
-        }
-        let page = ui::log_pane_height(self).max(1) as usize;
-        let Some(hv) = &mut self.host_view else {
-            return;
-        };
-        let total = self.hosts[hv.host].log.lines.len();
-        let max_scroll = total.saturating_sub(page);
-        match action {
-            Action::Up => {
-                hv.follow = false;
-                hv.scroll = (hv.scroll + 1).min(max_scroll);
-            }
-            Action::Down => hv.scroll = hv.scroll.saturating_sub(1),
-            Action::PageUp => {
-                hv.follow = false;
-                hv.scroll = (hv.scroll + page).min(max_scroll);
-            }
-            Action::PageDown => hv.scroll = hv.scroll.saturating_sub(page),
-            Action::Top => {
-                hv.follow = false;
-                hv.scroll = max_scroll;
-            }
-            Action::Bottom => {
-                hv.follow = true;
-                hv.scroll = 0;
-            }
-            Action::LogFollow => {
-                hv.follow = !hv.follow;
-                if hv.follow {
-                    hv.scroll = 0;
-                }
-            }
-            _ => {}
         }
     }
 
     fn on_mouse(&mut self, m: MouseEvent) {
         match m.kind {
-            MouseEventKind::ScrollUp => self.apply(Action::Up),
-            MouseEventKind::ScrollDown => self.apply(Action::Down),
+            MouseEventKind::ScrollUp => self.apply(Action::UP),
+            MouseEventKind::ScrollDown => self.apply(Action::DOWN),
             MouseEventKind::Down(MouseButton::Left) => {
-                if m.row == ui::TABS_ROW {
-                    if m.column < 10 {
-                        self.apply(Action::Tab1);
-                    } else if m.column < 40 {
-                        self.apply(Action::Tab2);
+                let layout = self.layout();
+                if let Some(tab) = layout::tab_at(&layout, m.column, m.row) {
+                    if let Some(a) = Action::tab(tab + 1) {
+                        self.apply(a);
                     }
                     return;
                 }
-                if self.tab != Tab::Fleet || self.overlay.is_some() {
+                let body = layout.body;
+                let inside = m.row >= body.y
+                    && m.row < body.bottom()
+                    && m.column >= body.x
+                    && m.column < body.right();
+                if self.overlay.is_some() || !inside {
                     return;
                 }
-                let first = ui::fleet_first_row_y(self);
-                if m.row >= first && m.row < first + ui::fleet_table_height(self) {
-                    let idx = self.fleet.offset + usize::from(m.row - first);
-                    if let Some(h) = self.fleet.rows.get(idx).and_then(FleetRow::host) {
-                        if self.fleet.selected == Some(h) {
-                            self.open_host(h);
-                        } else {
-                            self.fleet.selected = Some(h);
-                        }
-                        self.dirty = true;
-                    }
+                let active = self.active;
+                let (col, row) = (m.column - body.x, m.row - body.y);
+                if self.with_view(active, |v, cx| v.click(col, row, cx)) == Some(Handled::Yes) {
+                    self.dirty = true;
                 }
             }
             _ => {}

@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use super::feed::Need;
 use crate::health::{CheckResult, HostHealth};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +34,11 @@ pub enum Event {
     /// The log tail of host `host` stopped (command ended or failed).
     LogEnded {
         host: usize,
+        reason: String,
+    },
+    /// A need could not be collected at all.
+    FeedFailed {
+        need: Need,
         reason: String,
     },
     /// The process was asked to stop (SIGTERM, SIGHUP).

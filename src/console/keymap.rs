@@ -2,12 +2,12 @@
 //! config.toml's `[keys]` table. Two actions on one key in one view is an error
 //! reported with the config file's line, never resolved silently.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::action::{Action, Context};
+use super::action::{Action, Context, GLOBAL_KEYS, TAB_KEYS};
+use super::registry;
 
 /// A key with the modifiers that matter (ctrl, alt). Shift is folded into the
 /// character itself (`G`, `?`), so terminals that do or do not report it agree.
@@ -191,6 +191,8 @@ pub struct Binding {
     pub action: Action,
     pub context: Context,
     pub origin: Origin,
+    /// Where the action first appears in its view's declaration (help order).
+    order: usize,
 }
 
 /// A user's remap of one action, as read from config.toml.
@@ -207,77 +209,75 @@ pub struct Keymap {
     bindings: Vec<Binding>,
 }
 
-fn defaults() -> Vec<(Context, Action, Vec<KeyChord>)> {
-    use Action::*;
-    use KeyCodeKey as K;
-    let p = KeyChord::plain;
-    let c = KeyChord::ch;
-    let nav = |ctx: Context| {
-        vec![
-            (ctx, Up, vec![c('k'), p(K::Up)]),
-            (ctx, Down, vec![c('j'), p(K::Down)]),
-            (ctx, Top, vec![c('g'), p(K::Home)]),
-            (ctx, Bottom, vec![c('G'), p(K::End)]),
-            (ctx, PageUp, vec![p(K::PageUp), KeyChord::ctrl('b')]),
-            (ctx, PageDown, vec![p(K::PageDown), KeyChord::ctrl('f')]),
-            (ctx, Filter, vec![c('/')]),
-        ]
+/// The default bindings: the frame's own, a number key per registered view, and
+/// every view's declared keys.
+fn defaults() -> Vec<Binding> {
+    let mut out = Vec::new();
+    let mut push = |context: Context, action: Action, keys: &[KeyChord], order: usize| {
+        for &key in keys {
+            out.push(Binding {
+                key,
+                action,
+                context,
+                origin: Origin::Default,
+                order,
+            });
+        }
     };
-    let mut v = vec![
-        (Context::Global, Quit, vec![c('q'), KeyChord::ctrl('c')]),
-        (Context::Global, Help, vec![c('?')]),
-        (Context::Global, Palette, vec![c(':')]),
-        (Context::Global, Freeze, vec![c('f')]),
-        (Context::Global, NextTab, vec![p(K::Tab)]),
-        (Context::Global, PrevTab, vec![p(K::BackTab)]),
-        (Context::Global, Tab1, vec![c('1')]),
-        (Context::Global, Tab2, vec![c('2')]),
-        (Context::Global, Back, vec![p(K::Esc), c('h'), p(K::Left)]),
-    ];
-    v.extend(nav(Context::Fleet));
-    v.extend([
-        (Context::Fleet, Open, vec![p(K::Enter), c('l'), p(K::Right)]),
-        (Context::Fleet, SortNext, vec![c('s')]),
-        (Context::Fleet, SortReverse, vec![c('S')]),
-        (Context::Fleet, GroupByRole, vec![c('r')]),
-    ]);
-    v.extend(nav(Context::Host));
-    v.push((Context::Host, LogFollow, vec![c('p')]));
-    v
+    let mut order = 0;
+    for spec in GLOBAL_KEYS {
+        push(Context::GLOBAL, spec.action, spec.keys, order);
+        order += 1;
+    }
+    for (i, key) in TAB_KEYS.iter().enumerate().take(registry::VIEWS.len()) {
+        if let Some(action) = Action::tab(i + 1) {
+            push(Context::GLOBAL, action, std::slice::from_ref(key), order);
+            order += 1;
+        }
+    }
+    for entry in registry::VIEWS {
+        for (n, spec) in entry.spec.key_specs().enumerate() {
+            push(entry.spec.context, spec.action, spec.keys, n);
+        }
+    }
+    out
 }
 
 impl Default for Keymap {
     fn default() -> Self {
-        let bindings = defaults()
-            .into_iter()
-            .flat_map(|(context, action, keys)| {
-                keys.into_iter().map(move |key| Binding {
-                    key,
-                    action,
-                    context,
-                    origin: Origin::Default,
-                })
-            })
-            .collect();
-        Keymap { bindings }
+        Keymap {
+            bindings: defaults(),
+        }
     }
 }
 
 impl Keymap {
+    /// Every action some view or the frame knows, in declaration order.
+    pub fn known_actions(&self) -> Vec<Action> {
+        let mut out: Vec<Action> = Vec::new();
+        for b in defaults() {
+            if !out.contains(&b.action) {
+                out.push(b.action);
+            }
+        }
+        out
+    }
+
     /// Defaults with the user's remaps applied. A remap replaces every default key of
     /// its action (in each view the action exists in). Returns every problem at once.
     pub fn with_remaps(remaps: &[Remap]) -> Result<Keymap, Vec<String>> {
         let mut map = Keymap::default();
+        let known = map.known_actions();
         let mut errors = Vec::new();
         for remap in remaps {
-            let Some(action) = Action::from_name(&remap.action) else {
-                let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            let Some(action) = known.iter().copied().find(|a| a.name() == remap.action) else {
+                let names: Vec<&str> = known.iter().map(|a| a.name()).collect();
                 errors.push(format!(
                     "{}:{}: unknown action `{}` (known: {})",
                     remap.file,
                     remap.line,
                     remap.action,
-                    known.join(", ")
+                    names.join(", ")
                 ));
                 continue;
             };
@@ -288,19 +288,17 @@ impl Keymap {
                     Err(e) => errors.push(format!("{}:{}: {e}", remap.file, remap.line)),
                 }
             }
-            let contexts: Vec<Context> = {
-                let mut c: Vec<Context> = map
-                    .bindings
-                    .iter()
-                    .filter(|b| b.action == action)
-                    .map(|b| b.context)
-                    .collect();
-                c.sort();
-                c.dedup();
-                c
-            };
+            // (view, help position) of every view the action is bound in.
+            let mut places: Vec<(Context, usize)> = map
+                .bindings
+                .iter()
+                .filter(|b| b.action == action)
+                .map(|b| (b.context, b.order))
+                .collect();
+            places.sort();
+            places.dedup_by_key(|p| p.0);
             map.bindings.retain(|b| b.action != action);
-            for context in contexts {
+            for (context, order) in places {
                 for &key in &keys {
                     map.bindings.push(Binding {
                         key,
@@ -310,6 +308,7 @@ impl Keymap {
                             file: remap.file.clone(),
                             line: remap.line,
                         },
+                        order,
                     });
                 }
             }
@@ -329,14 +328,14 @@ impl Keymap {
         for (i, a) in self.bindings.iter().enumerate() {
             for b in &self.bindings[i + 1..] {
                 let overlap = a.context == b.context
-                    || a.context == Context::Global
-                    || b.context == Context::Global;
+                    || a.context == Context::GLOBAL
+                    || b.context == Context::GLOBAL;
                 if a.key == b.key && a.action != b.action && overlap {
                     let (first, second) = match (&a.origin, &b.origin) {
                         (Origin::Default, Origin::Config { .. }) => (b, a),
                         _ => (a, b),
                     };
-                    let view = if first.context == Context::Global {
+                    let view = if first.context == Context::GLOBAL {
                         second.context
                     } else {
                         first.context
@@ -368,27 +367,31 @@ impl Keymap {
                 .find(|b| b.context == ctx && b.key == key)
                 .map(|b| b.action)
         };
-        find(context).or_else(|| find(Context::Global))
+        find(context).or_else(|| find(Context::GLOBAL))
     }
 
-    /// Every binding live in a view, grouped by action in a stable order: view
+    /// Every binding live in a view, grouped by action in declaration order: view
     /// bindings first, then global ones.
     pub fn bindings_for(&self, context: Context) -> Vec<(Action, Vec<KeyChord>)> {
-        let mut grouped: BTreeMap<(u8, Action), Vec<KeyChord>> = BTreeMap::new();
+        let mut grouped: Vec<((u8, usize), Action, Vec<KeyChord>)> = Vec::new();
         for b in &self.bindings {
             let rank = if b.context == context {
                 0
-            } else if b.context == Context::Global {
+            } else if b.context == Context::GLOBAL {
                 1
             } else {
                 continue;
             };
-            grouped.entry((rank, b.action)).or_default().push(b.key);
+            match grouped
+                .iter_mut()
+                .find(|(r, a, _)| r.0 == rank && *a == b.action)
+            {
+                Some((_, _, keys)) => keys.push(b.key),
+                None => grouped.push(((rank, b.order), b.action, vec![b.key])),
+            }
         }
-        grouped
-            .into_iter()
-            .map(|((_, a), keys)| (a, keys))
-            .collect()
+        grouped.sort_by_key(|(place, _, _)| *place);
+        grouped.into_iter().map(|(_, a, keys)| (a, keys)).collect()
     }
 
     /// The first key of an action in a view, for hints.
@@ -399,7 +402,7 @@ impl Keymap {
             .or_else(|| {
                 self.bindings
                     .iter()
-                    .find(|b| b.action == action && b.context == Context::Global)
+                    .find(|b| b.action == action && b.context == Context::GLOBAL)
             })
             .map(|b| b.key)
     }
@@ -408,6 +411,9 @@ impl Keymap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FLEET: Context = Context::new("fleet");
+    const HOST: Context = Context::new("host");
 
     fn remap(action: &str, keys: &[&str], line: usize) -> Remap {
         Remap {
@@ -426,18 +432,12 @@ mod tests {
     #[test]
     fn view_bindings_shadow_nothing_by_default_and_fall_back_to_global() {
         let km = Keymap::default();
+        assert_eq!(km.action(FLEET, KeyChord::ch('j')), Some(Action::DOWN));
+        assert_eq!(km.action(FLEET, KeyChord::ch('q')), Some(Action::QUIT));
+        assert_eq!(km.action(HOST, KeyChord::ch('s')), None);
         assert_eq!(
-            km.action(Context::Fleet, KeyChord::ch('j')),
-            Some(Action::Down)
-        );
-        assert_eq!(
-            km.action(Context::Fleet, KeyChord::ch('q')),
-            Some(Action::Quit)
-        );
-        assert_eq!(km.action(Context::Host, KeyChord::ch('s')), None);
-        assert_eq!(
-            km.action(Context::Host, KeyChord::ch('p')),
-            Some(Action::LogFollow)
+            km.action(HOST, KeyChord::ch('p')).map(Action::name),
+            Some("log_follow")
         );
     }
 
@@ -474,15 +474,21 @@ mod tests {
     #[test]
     fn remap_replaces_the_action_keys_everywhere() {
         let km = Keymap::with_remaps(&[remap("down", &["n"], 3)]).unwrap();
-        assert_eq!(
-            km.action(Context::Fleet, KeyChord::ch('n')),
-            Some(Action::Down)
-        );
-        assert_eq!(
-            km.action(Context::Host, KeyChord::ch('n')),
-            Some(Action::Down)
-        );
-        assert_eq!(km.action(Context::Fleet, KeyChord::ch('j')), None);
+        assert_eq!(km.action(FLEET, KeyChord::ch('n')), Some(Action::DOWN));
+        assert_eq!(km.action(HOST, KeyChord::ch('n')), Some(Action::DOWN));
+        assert_eq!(km.action(FLEET, KeyChord::ch('j')), None);
+        // The remapped action keeps its place in help.
+        let help: Vec<&str> = km
+            .bindings_for(FLEET)
+            .iter()
+            .map(|(a, _)| a.name())
+            .collect();
+        let default: Vec<&str> = Keymap::default()
+            .bindings_for(FLEET)
+            .iter()
+            .map(|(a, _)| a.name())
+            .collect();
+        assert_eq!(help, default);
     }
 
     #[test]

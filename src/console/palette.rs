@@ -1,34 +1,71 @@
 //! The `:` command palette: parsing commands and completing the word under the
-//! cursor over commands, views, host names, theme names and sort columns.
+//! cursor. The commands are the frame's own ([`GLOBAL_COMMANDS`]) and every
+//! registered view's; a view without a command of its own name gets `:NAME`,
+//! which shows it.
 
-use super::views::fleet::SortColumn;
+use super::action::Context;
+use super::registry;
+use super::view::{ArgKind, CommandSpec};
 
-/// What the palette can ask for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PaletteCommand {
-    Quit,
-    Help,
-    Fleet,
-    Host(String),
-    Theme(String),
-    Freeze,
-    Sort(SortColumn),
-    Group,
-    Filter(String),
+/// The frame's commands.
+pub const GLOBAL_COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("theme", "switch theme")
+        .with_arg("NAME", ArgKind::Theme)
+        .in_footer(2),
+    CommandSpec::new("freeze", "freeze / unfreeze updates"),
+    CommandSpec::new("help", "key bindings of this view"),
+    CommandSpec::new("quit", "leave the console").in_footer(4),
+];
+
+/// A palette command and who answers it (`None`: the frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    pub owner: Option<Context>,
+    pub spec: CommandSpec,
 }
 
-/// (command, argument hint, description) for completion and help.
-pub const COMMANDS: &[(&str, &str, &str)] = &[
-    ("host", "NAME", "open a host"),
-    ("fleet", "", "the fleet table"),
-    ("theme", "NAME", "switch theme"),
-    ("sort", "COLUMN", "sort the fleet by a column"),
-    ("filter", "TEXT", "filter the fleet (! negates)"),
-    ("group", "", "group hosts by role on/off"),
-    ("freeze", "", "freeze / unfreeze updates"),
-    ("help", "", "key bindings of this view"),
-    ("quit", "", "leave the console"),
-];
+/// Every command, views' first (in tab order), then the frame's.
+pub fn commands() -> Vec<Known> {
+    let mut out = Vec::new();
+    for e in registry::VIEWS {
+        let ctx = e.spec.context;
+        if !e.spec.commands.iter().any(|c| c.name == ctx.as_str()) {
+            out.push(Known {
+                owner: Some(ctx),
+                spec: CommandSpec::new(ctx.as_str(), "show this view"),
+            });
+        }
+        out.extend(e.spec.commands.iter().map(|&spec| Known {
+            owner: Some(ctx),
+            spec,
+        }));
+    }
+    out.extend(
+        GLOBAL_COMMANDS
+            .iter()
+            .map(|&spec| Known { owner: None, spec }),
+    );
+    out
+}
+
+/// The help overlay's footer: the commands marked for it, in their order.
+pub fn footer() -> String {
+    let mut listed: Vec<(u8, String)> = commands()
+        .into_iter()
+        .filter_map(|k| {
+            let rank = k.spec.footer?;
+            let text = if k.spec.arg_hint.is_empty() {
+                format!(":{}", k.spec.name)
+            } else {
+                format!(":{} {}", k.spec.name, k.spec.arg_hint)
+            };
+            Some((rank, text))
+        })
+        .collect();
+    listed.sort();
+    let names: Vec<String> = listed.into_iter().map(|(_, t)| t).collect();
+    format!("{}   (Esc closes)", names.join("  "))
+}
 
 /// What completion can draw on.
 pub struct Completions<'a> {
@@ -50,37 +87,78 @@ pub struct Candidate {
     pub note: String,
 }
 
-pub fn parse(input: &str) -> Result<PaletteCommand, String> {
+/// A command as typed, checked against its spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub owner: Option<Context>,
+    pub name: &'static str,
+    pub arg: String,
+}
+
+/// What a command's argument is called in messages and completion notes.
+fn arg_noun(spec: &CommandSpec) -> String {
+    match spec.arg {
+        ArgKind::Host => "host".into(),
+        ArgKind::Theme => "theme".into(),
+        _ => spec.arg_hint.to_lowercase(),
+    }
+}
+
+/// Why a palette input cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaletteError {
+    #[error("type a command, e.g. :host NAME")]
+    Empty,
+    #[error("unknown command `{0}` (Tab completes)")]
+    Unknown(String),
+    #[error(":{command} needs a {what}")]
+    MissingArgument { command: String, what: String },
+    #[error("unknown {what} `{value}` (known: {known})")]
+    BadChoice {
+        what: String,
+        value: String,
+        known: String,
+    },
+}
+
+pub fn parse(input: &str) -> Result<Parsed, PaletteError> {
     let input = input.trim();
     let (cmd, arg) = match input.split_once(char::is_whitespace) {
         Some((c, a)) => (c, a.trim()),
         None => (input, ""),
     };
-    let need = |what: &str| -> Result<String, String> {
-        if arg.is_empty() {
-            Err(format!(":{cmd} needs a {what}"))
-        } else {
-            Ok(arg.to_string())
+    if cmd.is_empty() {
+        return Err(PaletteError::Empty);
+    }
+    let cmd = if cmd == "q" { "quit" } else { cmd };
+    let known = commands()
+        .into_iter()
+        .find(|k| k.spec.name == cmd)
+        .ok_or_else(|| PaletteError::Unknown(cmd.to_string()))?;
+    if known.spec.needs_arg() && arg.is_empty() {
+        let what = match known.spec.arg {
+            ArgKind::Host | ArgKind::Theme => format!("{} name", arg_noun(&known.spec)),
+            _ => arg_noun(&known.spec),
+        };
+        return Err(PaletteError::MissingArgument {
+            command: cmd.to_string(),
+            what,
+        });
+    }
+    if let ArgKind::Choice(words) = known.spec.arg {
+        let lower = arg.to_ascii_lowercase();
+        if !words.contains(&lower.as_str()) {
+            return Err(PaletteError::BadChoice {
+                what: arg_noun(&known.spec),
+                value: arg.to_string(),
+                known: words.join(", "),
+            });
         }
-    };
-    Ok(match cmd {
-        "q" | "quit" => PaletteCommand::Quit,
-        "help" => PaletteCommand::Help,
-        "fleet" => PaletteCommand::Fleet,
-        "host" => PaletteCommand::Host(need("host name")?),
-        "theme" => PaletteCommand::Theme(need("theme name")?),
-        "freeze" => PaletteCommand::Freeze,
-        "group" => PaletteCommand::Group,
-        "filter" => PaletteCommand::Filter(arg.to_string()),
-        "sort" => {
-            let name = need("column")?;
-            PaletteCommand::Sort(SortColumn::from_name(&name).ok_or_else(|| {
-                let known: Vec<&str> = SortColumn::ALL.iter().map(|c| c.name()).collect();
-                format!("unknown column `{name}` (known: {})", known.join(", "))
-            })?)
-        }
-        "" => return Err("type a command, e.g. :host NAME".into()),
-        other => return Err(format!("unknown command `{other}` (Tab completes)")),
+    }
+    Ok(Parsed {
+        owner: known.owner,
+        name: known.spec.name,
+        arg: arg.to_string(),
     })
 }
 
@@ -88,47 +166,42 @@ pub fn parse(input: &str) -> Result<PaletteCommand, String> {
 /// arguments of that command. Prefix matches first, then substring matches.
 pub fn candidates(input: &str, c: &Completions<'_>) -> Vec<Candidate> {
     let trimmed = input.trim_start();
+    let all = commands();
     match trimmed.split_once(char::is_whitespace) {
         None => rank(
             trimmed,
-            COMMANDS.iter().map(|(name, arg, desc)| {
-                let note = if arg.is_empty() {
-                    desc.to_string()
+            all.iter().map(|k| {
+                let spec = &k.spec;
+                let note = if spec.arg_hint.is_empty() {
+                    spec.describe.to_string()
                 } else {
-                    format!("{arg} — {desc}")
+                    format!("{} — {}", spec.arg_hint, spec.describe)
                 };
-                let text = if arg.is_empty() {
-                    name.to_string()
+                let text = if spec.arg_hint.is_empty() {
+                    spec.name.to_string()
                 } else {
-                    format!("{name} ")
+                    format!("{} ", spec.name)
                 };
-                (name.to_string(), text, note)
+                (spec.name.to_string(), text, note)
             }),
         ),
         Some((cmd, arg)) => {
             let arg = arg.trim_start();
-            let options: Vec<(String, String)> = match cmd {
-                "host" => c
-                    .hosts
-                    .iter()
-                    .map(|h| (h.to_string(), "host".to_string()))
-                    .collect(),
-                "theme" => c
-                    .themes
-                    .iter()
-                    .map(|t| (t.to_string(), "theme".to_string()))
-                    .collect(),
-                "sort" => SortColumn::ALL
-                    .iter()
-                    .map(|s| (s.name().to_string(), "column".to_string()))
-                    .collect(),
-                _ => Vec::new(),
+            let Some(spec) = all.iter().map(|k| k.spec).find(|s| s.name == cmd) else {
+                return Vec::new();
             };
+            let values: Vec<String> = match spec.arg {
+                ArgKind::Host => c.hosts.iter().map(|h| h.to_string()).collect(),
+                ArgKind::Theme => c.themes.iter().map(|t| t.to_string()).collect(),
+                ArgKind::Choice(words) => words.iter().map(|w| w.to_string()).collect(),
+                ArgKind::None | ArgKind::Text => Vec::new(),
+            };
+            let note = arg_noun(&spec);
             rank(
                 arg,
-                options
+                values
                     .into_iter()
-                    .map(|(v, note)| (v.clone(), format!("{cmd} {v}"), note)),
+                    .map(|v| (v.clone(), format!("{cmd} {v}"), note.clone())),
             )
         }
     }
@@ -163,19 +236,35 @@ mod tests {
 
     #[test]
     fn parses_commands() {
-        assert_eq!(parse("quit"), Ok(PaletteCommand::Quit));
+        let p = parse("quit").unwrap();
+        assert_eq!((p.owner, p.name), (None, "quit"));
+        assert_eq!(parse("q").unwrap().name, "quit");
+        let p = parse(" host  web1 ").unwrap();
+        assert_eq!(p.owner, Some(Context::new("host")));
+        assert_eq!(p.arg, "web1");
+        assert_eq!(parse("theme light").unwrap().arg, "light");
         assert_eq!(
-            parse(" host  web1 "),
-            Ok(PaletteCommand::Host("web1".into()))
+            parse("sort cpu").unwrap().owner,
+            Some(Context::new("fleet"))
         );
-        assert_eq!(
-            parse("theme light"),
-            Ok(PaletteCommand::Theme("light".into()))
+        assert!(
+            parse("host")
+                .unwrap_err()
+                .to_string()
+                .contains("needs a host name")
         );
-        assert_eq!(parse("sort cpu"), Ok(PaletteCommand::Sort(SortColumn::Cpu)));
-        assert!(parse("host").unwrap_err().contains("needs a host name"));
-        assert!(parse("sort nope").unwrap_err().contains("unknown column"));
-        assert!(parse("explode").unwrap_err().contains("unknown command"));
+        assert!(
+            parse("sort nope")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown column")
+        );
+        assert!(
+            parse("explode")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown command")
+        );
     }
 
     #[test]
@@ -207,5 +296,19 @@ mod tests {
             .map(|c| c.text)
             .collect();
         assert_eq!(t, vec!["host web1", "host db-web"]);
+    }
+
+    #[test]
+    fn every_view_can_be_shown_by_name() {
+        for e in registry::VIEWS {
+            let name = e.spec.context.as_str();
+            // A view's own command of its name may want an argument (`:host NAME`).
+            let input = match e.spec.commands.iter().find(|c| c.name == name) {
+                Some(c) if c.needs_arg() => format!("{name} x"),
+                _ => name.to_string(),
+            };
+            let p = parse(&input).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(p.owner, Some(e.spec.context));
+        }
     }
 }

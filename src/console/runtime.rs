@@ -1,22 +1,23 @@
 //! The event loop: one channel of events (input thread, collectors), a clock tick,
 //! termination signals, and a frame limiter. State changes only in `App::update`;
 //! a frame is drawn only when something changed, at most every `FRAME`.
+//!
+//! Collectors are started and stopped generically: after each batch of events the
+//! loop compares what the views need ([`App::needs`]) with what runs, starts the
+//! new needs through [`Feeds`] and drops the ones no view needs any more.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
-use super::app::{App, Effect};
-use super::collector::{self, HostPoller};
+use super::app::App;
 use super::event::Event;
+use super::feed::{Feeds, Need, Running};
 use super::ui;
-use crate::config::{HttpCheck, Thresholds};
-use crate::remote::Remote;
+use crate::health::poller::unix_now;
 
 /// At most ~30 frames a second for input.
 pub const FRAME: Duration = Duration::from_millis(33);
@@ -26,16 +27,6 @@ pub const DATA_FRAME: Duration = Duration::from_millis(200);
 /// cannot starve the screen.
 const MAX_BATCH: usize = 2048;
 pub const CHANNEL_CAPACITY: usize = 4096;
-
-/// What feeds the console: one poller and (optionally) one remote per host, in
-/// profile order. The remote is used for log tails.
-pub struct Collectors {
-    pub pollers: Vec<Box<dyn HostPoller>>,
-    pub remotes: Vec<Option<Arc<dyn Remote>>>,
-    pub interval: Duration,
-    pub http_checks: Vec<HttpCheck>,
-    pub thresholds: Thresholds,
-}
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -91,6 +82,45 @@ where
     Ok(())
 }
 
+/// The collectors running now, one per distinct need.
+#[derive(Debug, Default)]
+pub struct Collectors {
+    running: HashMap<Need, Running>,
+}
+
+impl Collectors {
+    /// Starts what `needs` adds and stops what it no longer names. A need that
+    /// cannot start is reported back as an event (and retried on a later sync).
+    pub fn sync(
+        &mut self,
+        needs: &[Need],
+        feeds: &mut dyn Feeds,
+        tx: &mpsc::Sender<Event>,
+        failed: &mut Vec<Event>,
+    ) {
+        self.running.retain(|need, _| needs.contains(need));
+        for need in needs {
+            if self.running.contains_key(need) {
+                continue;
+            }
+            match feeds.start(need, tx) {
+                Ok(r) => {
+                    tracing::debug!(?need, "collector started");
+                    self.running.insert(need.clone(), r);
+                }
+                Err(e) => failed.push(Event::FeedFailed {
+                    need: need.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
+
+    pub fn running(&self) -> impl Iterator<Item = &Need> {
+        self.running.keys()
+    }
+}
+
 /// Runs until the app asks to quit or a termination signal arrives.
 /// `tx`/`rx` is the event channel; input and collectors send into `tx`.
 pub async fn run<B: Backend>(
@@ -98,7 +128,7 @@ pub async fn run<B: Backend>(
     term: &mut Terminal<B>,
     tx: mpsc::Sender<Event>,
     mut rx: mpsc::Receiver<Event>,
-    collectors: Collectors,
+    mut feeds: Box<dyn Feeds>,
     opts: Options,
     started: Instant,
 ) -> anyhow::Result<Outcome>
@@ -128,19 +158,23 @@ where
         return Ok(outcome);
     }
 
-    let mut pollers = collector::spawn_pollers(collectors.pollers, collectors.interval, tx.clone());
-    pollers.extend(collector::spawn_http_checks(
-        collectors.http_checks,
-        collectors.thresholds,
-        collectors.interval,
-        tx.clone(),
-    ));
-    let mut tails: HashMap<usize, JoinHandle<()>> = HashMap::new();
+    let mut collectors = Collectors::default();
+    // Needs whose start failed are not retried until the needs change.
+    let mut last_needs: Vec<Need> = Vec::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_draw = Instant::now();
 
     while !app.quit {
+        let needs = app.needs();
+        if needs != last_needs {
+            let mut failed = Vec::new();
+            collectors.sync(&needs, feeds.as_mut(), &tx, &mut failed);
+            for ev in failed {
+                app.update(ev);
+            }
+            last_needs = needs;
+        }
         let next_frame = if app.dirty {
             Some(tokio::time::Instant::from_std(last_draw + FRAME))
         } else if app.data_dirty {
@@ -161,7 +195,7 @@ where
                 }
                 None => break,
             },
-            _ = clock.tick() => app.update(Event::Tick { now: collector::unix_now() }),
+            _ = clock.tick() => app.update(Event::Tick { now: unix_now() }),
             _ = sigterm.recv() => app.update(Event::Terminate),
             _ = sighup.recv() => app.update(Event::Terminate),
             _ = async { if let Some(t) = next_frame { tokio::time::sleep_until(t).await } }, if next_frame.is_some() => {
@@ -170,37 +204,9 @@ where
                 last_draw = Instant::now();
             }
         }
-        for effect in std::mem::take(&mut app.effects) {
-            match effect {
-                Effect::TailLog { host, target } => {
-                    if let Some(old) = tails.remove(&host) {
-                        old.abort();
-                    }
-                    match collectors.remotes.get(host).cloned().flatten() {
-                        Some(remote) => {
-                            tails.insert(
-                                host,
-                                collector::spawn_log_tail(host, remote, target, tx.clone()),
-                            );
-                        }
-                        None => app.update(Event::LogEnded {
-                            host,
-                            reason: "this host cannot be reached for logs".into(),
-                        }),
-                    }
-                }
-                Effect::StopLog { host } => {
-                    if let Some(t) = tails.remove(&host) {
-                        t.abort();
-                    }
-                }
-                Effect::Confirmed { tag } => tracing::info!(%tag, "confirmed"),
-            }
-        }
     }
-    for t in pollers.into_iter().chain(tails.into_values()) {
-        t.abort();
-    }
+    // Dropping the collectors stops them.
+    drop(collectors);
     Ok(outcome)
 }
 
@@ -208,11 +214,14 @@ where
 mod tests {
     use super::*;
     use crate::config::Environment;
+    use crate::console::feed::{AbortOnDrop, FeedError, NoFeeds};
     use crate::console::fixtures;
+    use crate::health::poller::{HostPoller, spawn_pollers};
     use crate::health::{HostHealth, Status};
     use async_trait::async_trait;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::backend::TestBackend;
+    use std::sync::{Arc, Mutex};
 
     struct Fixed(Status);
 
@@ -227,27 +236,58 @@ mod tests {
         }
     }
 
+    /// Feeds whose health need polls fixed statuses; records what was started.
+    struct FixedFeeds {
+        statuses: Vec<Status>,
+        interval: Duration,
+        started: Arc<Mutex<Vec<Need>>>,
+    }
+
+    impl Feeds for FixedFeeds {
+        fn start(&mut self, need: &Need, tx: &mpsc::Sender<Event>) -> Result<Running, FeedError> {
+            self.started.lock().unwrap().push(need.clone());
+            match need {
+                Need::HostHealth => {
+                    let pollers: Vec<Box<dyn HostPoller>> = self
+                        .statuses
+                        .iter()
+                        .map(|&s| Box::new(Fixed(s)) as Box<dyn HostPoller>)
+                        .collect();
+                    let tasks =
+                        spawn_pollers(pollers, self.interval, tx.clone(), |r| Event::Health {
+                            host: r.host,
+                            health: Box::new(r.health),
+                            at: r.at,
+                        });
+                    Ok(Running::new(
+                        tasks.into_iter().map(AbortOnDrop).collect::<Vec<_>>(),
+                    ))
+                }
+                other => Err(FeedError(format!("no {other:?} in this test"))),
+            }
+        }
+    }
+
     #[tokio::test]
     async fn collector_events_reach_the_screen_and_q_quits() {
         let app = fixtures::mixed_fleet(Environment::Development, 120, 30);
         let n = app.hosts.len();
         let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-        let mut pollers: Vec<Box<dyn HostPoller>> = Vec::new();
-        for i in 0..n {
-            pollers.push(Box::new(Fixed(if i == 0 {
-                Status::Unreachable
-            } else {
-                Status::Up
-            })));
-        }
-        let collectors = Collectors {
-            pollers,
-            remotes: vec![None; n],
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let collectors = Box::new(FixedFeeds {
+            statuses: (0..n)
+                .map(|i| {
+                    if i == 0 {
+                        Status::Unreachable
+                    } else {
+                        Status::Up
+                    }
+                })
+                .collect(),
             interval: Duration::from_millis(20),
-            http_checks: Vec::new(),
-            thresholds: Default::default(),
-        };
+            started: started.clone(),
+        });
         let keys = tx.clone();
         let driver = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -277,6 +317,12 @@ mod tests {
         assert!(out.frames >= 2, "{out:?}");
         let screen = term.backend().to_string();
         assert!(screen.contains("unreachable: auth failed"), "{screen}");
+        let started = started.lock().unwrap().clone();
+        assert_eq!(
+            started,
+            [Need::HostHealth, Need::HttpChecks],
+            "the fleet's needs, started once each"
+        );
     }
 
     #[tokio::test]
@@ -304,13 +350,7 @@ mod tests {
             .await
             .unwrap();
         });
-        let collectors = Collectors {
-            pollers: Vec::new(),
-            remotes: Vec::new(),
-            interval: Duration::from_secs(60),
-            http_checks: Vec::new(),
-            thresholds: Default::default(),
-        };
+        let collectors = Box::new(NoFeeds);
         let started = Instant::now();
         let out = tokio::time::timeout(
             Duration::from_secs(20),
@@ -340,16 +380,11 @@ mod tests {
         let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         // Every host reports every 10 ms: 500 results a second.
-        let pollers: Vec<Box<dyn HostPoller>> = (0..n)
-            .map(|_| Box::new(Fixed(Status::Up)) as Box<dyn HostPoller>)
-            .collect();
-        let collectors = Collectors {
-            pollers,
-            remotes: vec![None; n],
+        let collectors = Box::new(FixedFeeds {
+            statuses: vec![Status::Up; n],
             interval: Duration::from_millis(10),
-            http_checks: Vec::new(),
-            thresholds: Default::default(),
-        };
+            started: Arc::new(Mutex::new(Vec::new())),
+        });
         let keys = tx.clone();
         let driver = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(1500)).await;

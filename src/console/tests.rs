@@ -5,11 +5,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::app::{App, Effect, LogTarget, Overlay, Tab};
+use super::app::{App, LogTarget, Overlay};
 use super::event::Event;
+use super::feed::Need;
 use super::fixtures::{self, NOW};
 use super::ui;
-use super::views::fleet::{FleetRow, SortColumn};
+use super::views::fleet::{self, FleetView, SortColumn};
+use super::views::host;
 use super::widgets::confirm::ConfirmDialog;
 use crate::config::Environment;
 use crate::health::Status;
@@ -31,13 +33,29 @@ fn keys(app: &mut App, s: &str) {
     }
 }
 
+fn fleet_view(app: &App) -> &FleetView {
+    app.view::<FleetView>()
+        .expect("the fleet view is registered")
+}
+
 fn row_names(app: &App) -> Vec<String> {
-    app.fleet
-        .rows
-        .iter()
-        .filter_map(FleetRow::host)
+    fleet_view(app)
+        .host_order()
+        .into_iter()
         .map(|h| app.hosts[h].name.clone())
         .collect()
+}
+
+fn selected_row(app: &App) -> Option<usize> {
+    fleet_view(app).table.selected_row()
+}
+
+fn selected_host(app: &App) -> Option<usize> {
+    fleet_view(app).table.selected().copied()
+}
+
+fn on_host_view(app: &App) -> bool {
+    app.context() == host::CONTEXT
 }
 
 #[test]
@@ -96,7 +114,7 @@ fn host_waiting_for_data() {
     key(&mut app, KeyCode::Char(':'));
     keys(&mut app, "host worker1");
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.tab, Tab::Host);
+    assert!(on_host_view(&app));
     insta::assert_snapshot!(render(&mut app));
 }
 
@@ -171,7 +189,7 @@ fn default_sort_puts_the_worst_first_and_keys_change_it() {
         ["cache1", "db1", "web2", "web1", "worker1"]
     );
     keys(&mut app, "s");
-    assert_eq!(app.fleet.sort, SortColumn::Name);
+    assert_eq!(fleet_view(&app).sort(), SortColumn::Name);
     assert_eq!(
         row_names(&app),
         ["cache1", "db1", "web1", "web2", "worker1"]
@@ -205,10 +223,10 @@ fn sorting_by_cpu_puts_hosts_without_figures_last() {
 fn selection_follows_the_host_across_resorts() {
     let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
     keys(&mut app, "jj");
-    assert_eq!(app.fleet.selected, Some(1), "third row is web2");
+    assert_eq!(selected_host(&app), Some(1), "third row is web2");
     keys(&mut app, "s");
-    assert_eq!(app.fleet.selected, Some(1));
-    assert_eq!(app.selected_row(), Some(3));
+    assert_eq!(selected_host(&app), Some(1));
+    assert_eq!(selected_row(&app), Some(3));
 }
 
 #[test]
@@ -254,7 +272,7 @@ fn enter_opens_the_host_and_esc_goes_back() {
     let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
     keys(&mut app, "jjj");
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.tab, Tab::Host);
+    assert!(on_host_view(&app));
     let text = render(&mut app);
     assert!(text.contains("web1"), "{text}");
     assert!(text.contains("journal nginx"), "{text}");
@@ -263,14 +281,19 @@ fn enter_opens_the_host_and_esc_goes_back() {
         "newest log line shown: {text}"
     );
     assert_eq!(
-        app.effects,
-        vec![Effect::TailLog {
-            host: 0,
-            target: LogTarget::Unit("nginx".into())
-        }]
+        app.needs(),
+        vec![
+            Need::HostHealth,
+            Need::HttpChecks,
+            Need::LogTail {
+                host: 0,
+                target: LogTarget::Unit("nginx".into())
+            },
+            Need::Processes { host: 0 },
+        ]
     );
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.tab, Tab::Fleet);
+    assert!(!on_host_view(&app));
     let text = render(&mut app);
     assert!(text.contains("CPU HISTORY"), "{text}");
 }
@@ -282,19 +305,17 @@ fn opening_another_host_stops_the_previous_tail() {
     key(&mut app, KeyCode::Enter);
     keys(&mut app, ":host db1");
     key(&mut app, KeyCode::Enter);
+    let tails: Vec<Need> = app
+        .needs()
+        .into_iter()
+        .filter(|n| matches!(n, Need::LogTail { .. }))
+        .collect();
     assert_eq!(
-        app.effects,
-        vec![
-            Effect::TailLog {
-                host: 0,
-                target: LogTarget::Unit("nginx".into())
-            },
-            Effect::StopLog { host: 0 },
-            Effect::TailLog {
-                host: 2,
-                target: LogTarget::Unit("nginx".into())
-            },
-        ]
+        tails,
+        vec![Need::LogTail {
+            host: 2,
+            target: LogTarget::Unit("nginx".into())
+        }]
     );
 }
 
@@ -419,9 +440,9 @@ fn remapped_keys_drive_the_app_and_show_in_help() {
     }])
     .unwrap();
     keys(&mut app, "s");
-    assert_eq!(app.fleet.sort, SortColumn::Status);
+    assert_eq!(fleet_view(&app).sort(), SortColumn::Status);
     keys(&mut app, "o");
-    assert_eq!(app.fleet.sort, SortColumn::Name);
+    assert_eq!(fleet_view(&app).sort(), SortColumn::Name);
     keys(&mut app, "?");
     let text = render(&mut app);
     assert!(text.contains("o  sort by next column"), "{text}");
@@ -432,15 +453,14 @@ fn thousand_hosts_scroll_and_render_only_the_window() {
     let mut app = fixtures::large_fleet(1000, 120, 40);
     key(&mut app, KeyCode::PageDown);
     key(&mut app, KeyCode::PageDown);
-    let sel = app.selected_row().unwrap();
+    let sel = selected_row(&app).unwrap();
     assert!(sel >= 60, "{sel}");
-    assert!(
-        app.fleet.offset <= sel && sel < app.fleet.offset + ui::fleet_table_height(&app) as usize
-    );
+    let offset = fleet_view(&app).table.offset();
+    assert!(offset <= sel && sel < offset + fleet::table_height(app.body().height) as usize);
     keys(&mut app, "G");
-    assert_eq!(app.selected_row(), Some(999));
+    assert_eq!(selected_row(&app), Some(999));
     let text = render(&mut app);
-    let last_host = &app.hosts[app.fleet.rows[999].host().unwrap()].name;
+    let last_host = &app.hosts[*fleet_view(&app).table.rows()[999].key().unwrap()].name;
     assert!(text.contains(last_host.as_str()), "{text}");
 }
 
@@ -456,18 +476,18 @@ fn mouse_click_selects_and_wheel_scrolls() {
             modifiers: KeyModifiers::NONE,
         })
     };
-    app.update(click(ui::fleet_first_row_y(&app) + 2));
-    assert_eq!(app.selected_row(), Some(2));
+    app.update(click(fleet::first_row_y(app.body()) + 2));
+    assert_eq!(selected_row(&app), Some(2));
     app.update(Event::Mouse(MouseEvent {
         kind: MouseEventKind::ScrollDown,
         column: 5,
         row: 10,
         modifiers: KeyModifiers::NONE,
     }));
-    assert_eq!(app.selected_row(), Some(3));
+    assert_eq!(selected_row(&app), Some(3));
     app.mouse = false;
-    app.update(click(ui::fleet_first_row_y(&app)));
-    assert_eq!(app.selected_row(), Some(3), "mouse off in config");
+    app.update(click(fleet::first_row_y(app.body())));
+    assert_eq!(selected_row(&app), Some(3), "mouse off in config");
 }
 
 #[test]

@@ -111,19 +111,49 @@ pub struct Theme {
     development: Style,
 }
 
+/// Why a theme cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ThemeError {
+    #[error("no theme `{name}` (have: {have})")]
+    Unknown { name: String, have: String },
+    #[error("theme `{theme}`: {field}: {source}")]
+    Colour {
+        theme: String,
+        field: String,
+        source: ColourError,
+    },
+    #[error("{0}")]
+    Syntax(String),
+    #[error("{0}")]
+    Read(String),
+}
+
+/// A colour that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ColourError {
+    #[error("`{0}` is not a #rrggbb colour")]
+    BadHex(String),
+    #[error("unknown colour `{0}` (use a name, #rrggbb or 0-255)")]
+    Unknown(String),
+}
+
 impl Theme {
-    pub fn resolve(spec: &ThemeSpec, mode: ColorMode) -> Result<Theme, String> {
+    pub fn resolve(spec: &ThemeSpec, mode: ColorMode) -> Result<Theme, ThemeError> {
         let c = &spec.colors;
         let col = |field: &str, v: &str| {
             parse_color(v)
                 .map(|c| adapt(c, mode))
-                .map_err(|e| format!("theme `{}`: {field}: {e}", spec.name))
+                .map_err(|source| ThemeError::Colour {
+                    theme: spec.name.clone(),
+                    field: field.to_string(),
+                    source,
+                })
         };
         let fg = |field: &str, v: &str| col(field, v).map(|c| Style::new().fg(c));
-        let pair = |f: &str, fv: &str, b: &str, bv: &str| -> Result<Style, String> {
+        let pair = |f: &str, fv: &str, b: &str, bv: &str| -> Result<Style, ThemeError> {
             Ok(Style::new().fg(col(f, fv)?).bg(col(b, bv)?))
         };
-        let badge = |field: &str, v: &str| -> Result<Style, String> {
+        let badge = |field: &str, v: &str| -> Result<Style, ThemeError> {
             Ok(Style::new()
                 .bg(col(field, v)?)
                 .fg(adapt(Color::White, mode))
@@ -192,8 +222,8 @@ impl Theme {
     }
 }
 
-pub fn parse_spec(text: &str) -> Result<ThemeSpec, String> {
-    toml::from_str(text).map_err(|e| e.to_string())
+pub fn parse_spec(text: &str) -> Result<ThemeSpec, ThemeError> {
+    toml::from_str(text).map_err(|e| ThemeError::Syntax(e.to_string()))
 }
 
 /// Every theme the console can switch to, by name: built-in ones, then files from
@@ -230,7 +260,7 @@ impl ThemeSet {
         paths.sort();
         for path in paths {
             let parsed = std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
+                .map_err(|e| ThemeError::Read(e.to_string()))
                 .and_then(|t| parse_spec(&t))
                 .and_then(|spec| Theme::resolve(&spec, ColorMode::TrueColor).map(|_| spec));
             match parsed {
@@ -247,12 +277,12 @@ impl ThemeSet {
         self.specs.keys().map(String::as_str)
     }
 
-    pub fn get(&self, name: &str, mode: ColorMode) -> Option<Result<Theme, String>> {
+    pub fn get(&self, name: &str, mode: ColorMode) -> Option<Result<Theme, ThemeError>> {
         self.specs.get(name).map(|s| Theme::resolve(s, mode))
     }
 }
 
-pub fn parse_color(s: &str) -> Result<Color, String> {
+pub fn parse_color(s: &str) -> Result<Color, ColourError> {
     let lower = s.trim().to_ascii_lowercase();
     if let Some(hex) = lower.strip_prefix('#') {
         if hex.len() == 6 {
@@ -260,7 +290,7 @@ pub fn parse_color(s: &str) -> Result<Color, String> {
                 return Ok(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
             }
         }
-        return Err(format!("`{s}` is not a #rrggbb colour"));
+        return Err(ColourError::BadHex(s.to_string()));
     }
     if let Ok(i) = lower.parse::<u8>() {
         return Ok(Color::Indexed(i));
@@ -284,9 +314,7 @@ pub fn parse_color(s: &str) -> Result<Color, String> {
         "lightcyan" => Color::LightCyan,
         "white" => Color::White,
         _ => {
-            return Err(format!(
-                "unknown colour `{s}` (use a name, #rrggbb or 0-255)"
-            ));
+            return Err(ColourError::Unknown(s.to_string()));
         }
     })
 }
@@ -462,7 +490,7 @@ mod tests {
         let mut spec = parse_spec(BUILTIN[0].1).unwrap();
         spec.colors.warn = "#12".into();
         let e = Theme::resolve(&spec, ColorMode::TrueColor).unwrap_err();
-        assert!(e.contains("theme `dark`: warn"), "{e}");
+        assert!(e.to_string().contains("theme `dark`: warn"), "{e}");
     }
 
     #[test]

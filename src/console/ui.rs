@@ -7,38 +7,12 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::action::{Action, Context};
-use super::app::{App, FilterTarget, NoticeLevel, Overlay, Tab};
+use super::action::GLOBAL_HINTS;
+use super::app::{App, NoticeLevel, Overlay};
+use super::layout;
 use super::palette;
-use super::views::{fleet, help, host};
+use super::widgets::help;
 use crate::config::Environment;
-
-/// The row of the tab bar (for mouse clicks).
-pub const TABS_ROW: u16 = 1;
-const BODY_TOP: u16 = 2;
-
-fn has_notice_line(app: &App) -> bool {
-    matches!(app.overlay, Some(Overlay::FilterInput { .. })) || app.current_notice().is_some()
-}
-
-/// Rows of the body (between the tab bar and the bottom bars).
-pub fn body_height(app: &App) -> u16 {
-    let chrome = BODY_TOP + 1 + u16::from(has_notice_line(app));
-    app.height.saturating_sub(chrome)
-}
-
-/// Rows of host lines the fleet table shows (its header excluded).
-pub fn fleet_table_height(app: &App) -> u16 {
-    body_height(app).saturating_sub(1)
-}
-
-pub fn fleet_first_row_y(_app: &App) -> u16 {
-    BODY_TOP + 1
-}
-
-pub fn log_pane_height(app: &App) -> u16 {
-    host::log_text_height(body_height(app))
-}
 
 /// `HH:MM:SS UTC` of a Unix time.
 fn clock(now: i64) -> String {
@@ -48,32 +22,27 @@ fn clock(now: i64) -> String {
 
 pub fn draw(f: &mut Frame, app: &App) {
     let area = f.area();
-    if area.height < 4 || area.width < 20 {
+    if layout::too_small(area) {
         f.render_widget(Paragraph::new("terminal too small"), area);
         return;
     }
     let t = &app.theme;
+    let labels = app.tab_labels();
+    let l = layout::frame(area, &labels, app.has_notice_line());
     f.render_widget(Block::default().style(t.text), area);
-    draw_top_bar(f, Rect::new(area.x, area.y, area.width, 1), app);
-    draw_tabs(f, Rect::new(area.x, area.y + TABS_ROW, area.width, 1), app);
-    let body = Rect::new(
-        area.x,
-        area.y + BODY_TOP,
-        area.width,
-        body_height(app).min(area.height - BODY_TOP),
-    );
-    match app.tab {
-        Tab::Fleet => fleet::draw(f, body, app),
-        Tab::Host => host::draw(f, body, app),
+    draw_top_bar(f, l.top_bar, app);
+    draw_tabs(f, &l, &labels, app);
+    if let Some(view) = app.active_view() {
+        view.draw(f, l.body, app);
     }
-    if has_notice_line(app) {
-        draw_notice(f, Rect::new(area.x, area.bottom() - 2, area.width, 1), app);
+    if let Some(r) = l.notice {
+        draw_notice(f, r, app);
     }
-    draw_bottom_bar(f, Rect::new(area.x, area.bottom() - 1, area.width, 1), app);
+    draw_bottom_bar(f, l.bottom_bar, app);
     match &app.overlay {
-        Some(Overlay::Help) => help::draw(f, body, app),
-        Some(Overlay::Palette(st)) => draw_palette(f, body, app, st),
-        Some(Overlay::Confirm(d)) => d.draw(f, body, t),
+        Some(Overlay::Help) => help::draw(f, l.body, app),
+        Some(Overlay::Palette(st)) => draw_palette(f, l.body, app, st),
+        Some(Overlay::Confirm(d)) => d.draw(f, l.body, t),
         _ => {}
     }
 }
@@ -119,41 +88,39 @@ fn draw_top_bar(f: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-fn draw_tabs(f: &mut Frame, area: Rect, app: &App) {
+fn draw_tabs(f: &mut Frame, l: &layout::FrameLayout, labels: &[String], app: &App) {
     let t = &app.theme;
-    let host_label = match &app.host_view {
-        Some(hv) => format!(" 2 Host: {} ", app.hosts[hv.host].name),
-        None => " 2 Host ".to_string(),
-    };
-    let tab = |label: String, on: bool| {
-        if on {
-            Span::styled(label, t.selection.add_modifier(Modifier::BOLD))
-        } else {
-            Span::styled(label, t.muted)
+    let mut spans = Vec::with_capacity(labels.len() * 2 + 2);
+    for (i, label) in labels.iter().enumerate().take(l.tabs.len()) {
+        if i > 0 {
+            spans.push(Span::styled("│", t.border));
         }
-    };
-    let mut spans = vec![
-        tab(" 1 Fleet ".to_string(), app.tab == Tab::Fleet),
-        Span::styled("│", t.border),
-        tab(host_label, app.tab == Tab::Host),
-    ];
+        spans.push(if i == app.active {
+            Span::styled(label.clone(), t.selection.add_modifier(Modifier::BOLD))
+        } else {
+            Span::styled(label.clone(), t.muted)
+        });
+    }
     let used: usize = spans.iter().map(|s| s.width()).sum();
-    let summary = fleet::summary(app);
-    let room = (area.width as usize).saturating_sub(used + 2);
-    if summary.chars().count() <= room {
+    // The view on screen may say something about itself; otherwise the first
+    // view (the fleet) tells how the fleet is doing.
+    let summary = app
+        .active_view()
+        .and_then(|v| v.summary(app))
+        .or_else(|| app.views.first().and_then(|v| v.summary(app)))
+        .unwrap_or_default();
+    let room = (l.tab_bar.width as usize).saturating_sub(used + 2);
+    if !summary.is_empty() && summary.chars().count() <= room {
         spans.push(Span::raw(" ".repeat(room - summary.chars().count() + 1)));
         spans.push(Span::styled(summary, t.muted));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    f.render_widget(Paragraph::new(Line::from(spans)), l.tab_bar);
 }
 
 fn draw_notice(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
-    let line = if let Some(Overlay::FilterInput { target, input, .. }) = &app.overlay {
-        let what = match target {
-            FilterTarget::Fleet => "filter",
-            FilterTarget::Log => "search log",
-        };
+    let line = if let Some(Overlay::FilterInput { input, .. }) = &app.overlay {
+        let what = app.active_view().map_or("filter", |v| v.filter_prompt());
         Line::from(vec![
             Span::styled(format!("{what} /"), t.accent),
             Span::styled(format!("{input}_"), t.text),
@@ -200,49 +167,25 @@ pub fn key_hints(app: &App) -> Vec<(String, String)> {
         None => {}
     }
     let ctx = app.context();
-    let actions: &[Action] = match ctx {
-        Context::Host => &[
-            Action::Down,
-            Action::LogFollow,
-            Action::Filter,
-            Action::Back,
-            Action::Freeze,
-            Action::Palette,
-            Action::Help,
-            Action::Quit,
-        ],
-        _ => &[
-            Action::Down,
-            Action::Open,
-            Action::Filter,
-            Action::SortNext,
-            Action::SortReverse,
-            Action::GroupByRole,
-            Action::Freeze,
-            Action::Palette,
-            Action::Help,
-            Action::Quit,
-        ],
+    let Some(view) = app.active_view() else {
+        return Vec::new();
     };
-    actions
+    view.spec()
+        .hints
         .iter()
-        .filter_map(|&a| {
-            let key = app.keymap.key_for(ctx, a)?;
-            if a == Action::Down {
-                let up = app.keymap.key_for(ctx, Action::Up)?;
-                let label = if ctx == Context::Host {
-                    "scroll"
-                } else {
-                    "move"
-                };
-                return Some((format!("{key}/{up}"), label.to_string()));
-            }
-            let label = match (a, ctx) {
-                (Action::Filter, Context::Host) => "search",
-                (Action::Freeze, _) if app.frozen => "resume",
-                _ => a.label(),
+        .chain(GLOBAL_HINTS)
+        .filter_map(|hint| {
+            let keys: Option<Vec<String>> = hint
+                .actions
+                .iter()
+                .map(|&a| app.keymap.key_for(ctx, a).map(|k| k.to_string()))
+                .collect();
+            let label = if hint.actions == [super::action::Action::FREEZE] && app.frozen {
+                "resume"
+            } else {
+                view.hint_label(hint)
             };
-            Some((key.to_string(), label.to_string()))
+            Some((keys?.join("/"), label.to_string()))
         })
         .collect()
 }

@@ -26,10 +26,12 @@
 //! Layout: `probe.sh` (the script) -> [`parse`] (pure parsers) -> [`figures`]
 //! (deltas, percentages) -> [`status`] (thresholds, reasons) -> [`probe`].
 
+pub mod check_hosts;
 pub mod figures;
 pub mod http;
 pub mod model;
 pub mod parse;
+pub mod poller;
 pub mod probe;
 pub mod series;
 pub mod status;

@@ -17,6 +17,7 @@ use super::status::{assess, service_states};
 /// The probe: a POSIX sh script (dash, bash, busybox sh). `$1` is the pause in
 /// seconds between its two CPU/network samples (`0` takes one sample); the
 /// systemd units to report follow as `$2...`, never pasted into the script.
+/// A leading `--no-processes` leaves out the two `ps` runs.
 pub const PROBE_SCRIPT: &str = include_str!("probe.sh");
 
 /// Pause between the two in-script samples when there is no previous poll.
@@ -55,17 +56,23 @@ impl ProbeTarget {
     }
 }
 
-/// The remote command for one probe.
-pub fn probe_command(units: &[String], pause: Duration, timeout: Duration) -> Command {
+/// The remote command for one probe; `processes` asks for the process lists.
+pub fn probe_command(
+    units: &[String],
+    pause: Duration,
+    timeout: Duration,
+    processes: bool,
+) -> Command {
     let pause = if pause.is_zero() {
         "0".to_string()
     } else {
         format!("{:.3}", pause.as_secs_f64())
     };
-    Command::shell_script(PROBE_SCRIPT)
-        .arg(pause)
-        .args(units.iter().cloned())
-        .timeout(timeout)
+    let mut cmd = Command::shell_script(PROBE_SCRIPT);
+    if !processes {
+        cmd = cmd.arg("--no-processes");
+    }
+    cmd.arg(pause).args(units.iter().cloned()).timeout(timeout)
 }
 
 /// Polls one host again and again, keeping what deltas need.
@@ -76,6 +83,7 @@ pub struct HostProbe {
     sample_pause: Duration,
     previous: Option<RawSample>,
     last_seen: Option<i64>,
+    processes: bool,
 }
 
 impl HostProbe {
@@ -86,7 +94,14 @@ impl HostProbe {
             sample_pause: DEFAULT_SAMPLE_PAUSE,
             previous: None,
             last_seen: None,
+            processes: true,
         }
+    }
+
+    /// Whether polls list the top processes (on by default; the console turns it
+    /// on only for the host on screen).
+    pub fn set_processes(&mut self, on: bool) {
+        self.processes = on;
     }
 
     /// Pause between the two in-script samples of a first poll (default 0.5 s).
@@ -118,7 +133,7 @@ impl HostProbe {
         } else {
             self.sample_pause
         };
-        let cmd = probe_command(&self.target.services, pause, timeout);
+        let cmd = probe_command(&self.target.services, pause, timeout, self.processes);
         let started = Instant::now();
         // The remote bounds the command too; this also bounds a remote that never answers.
         let result = match tokio::time::timeout(timeout, remote.run(&cmd)).await {
@@ -422,7 +437,12 @@ mod tests {
     #[test]
     fn unit_names_are_arguments_not_script() {
         let nasty = "x; touch /tmp/opsctl-pwned";
-        let cmd = probe_command(&[nasty.to_string()], Duration::ZERO, Duration::from_secs(1));
+        let cmd = probe_command(
+            &[nasty.to_string()],
+            Duration::ZERO,
+            Duration::from_secs(1),
+            true,
+        );
         assert_eq!(cmd.argv()[2], PROBE_SCRIPT);
         assert_eq!(cmd.argv().last().map(String::as_str), Some(nasty));
     }
@@ -469,6 +489,25 @@ mod tests {
             section_names(&live),
             section_names(&fixture("probe-local-single.txt"))
         );
+    }
+
+    #[test]
+    fn no_processes_leaves_out_only_the_process_lists() {
+        let with = section_names(&run_script(&["dash"], "/usr/bin:/bin", &["0", "nginx"]));
+        let without = section_names(&run_script(
+            &["dash"],
+            "/usr/bin:/bin",
+            &["--no-processes", "0", "nginx"],
+        ));
+        let expected: Vec<String> = with
+            .iter()
+            .filter(|s| !s.starts_with("==ps-"))
+            .cloned()
+            .collect();
+        assert_eq!(without, expected);
+        assert!(with.len() > without.len(), "{with:?}");
+        let cmd = probe_command(&[], Duration::ZERO, Duration::from_secs(1), false);
+        assert_eq!(cmd.argv()[4], "--no-processes", "{:?}", cmd.argv());
     }
 
     #[test]

@@ -1,9 +1,13 @@
-# opsctl health probe. $1: seconds between the two CPU/network samples ("0": one sample);
-# $2...: systemd units to report. Every section starts with a line "==name==".
+# opsctl health probe. [--no-processes] PAUSE UNIT...: PAUSE is the seconds between the
+# two CPU/network samples ("0": one sample); the units are the systemd units to report.
+# --no-processes leaves out the process lists (only the host view shows them).
+# Every section starts with a line "==name==".
 PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LC_ALL=C
 export PATH LC_ALL
 probe() {
+  procs=yes
+  if [ "${1:-}" = "--no-processes" ]; then procs=; shift; fi
   pause=${1:-0}
   [ $# -gt 0 ] && shift
   echo "==opsctl-probe 1=="
@@ -44,10 +48,12 @@ probe() {
       echo "systemd=no"
     fi
   fi
-  echo "==ps-cpu=="
-  ps -eo pid,user:32,pcpu,pmem,rss,comm --sort=-pcpu 2>/dev/null | head -n 11
-  echo "==ps-mem=="
-  ps -eo pid,user:32,pcpu,pmem,rss,comm --sort=-rss 2>/dev/null | head -n 11
+  if [ -n "$procs" ]; then
+    echo "==ps-cpu=="
+    ps -eo pid,user:32,pcpu,pmem,rss,comm --sort=-pcpu 2>/dev/null | head -n 11
+    echo "==ps-mem=="
+    ps -eo pid,user:32,pcpu,pmem,rss,comm --sort=-rss 2>/dev/null | head -n 11
+  fi
   echo "==end=="
 }
 # Written at once: the reply leaves in one or two SSH packets instead of one per

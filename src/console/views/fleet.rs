@@ -1,7 +1,7 @@
 //! The fleet table: every host of the profile with its figures, sortable,
 //! filterable, groupable by role. Only the visible window of rows is built.
 
-use std::cmp::Ordering;
+use std::any::Any;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,12 +9,92 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::config::Profile;
+use crate::console::action::{Action, Context, Hint, KeySpec, table_nav};
 use crate::console::app::{App, HostSlot};
+use crate::console::feed::Need;
+use crate::console::filter::Filter;
+use crate::console::keymap::{KeyChord, KeyCodeKey};
+use crate::console::view::{ArgKind, CommandSpec, Cx, Handled, Request, Subject, View, ViewSpec};
+use crate::console::views::host;
 use crate::console::widgets::bars::{human_age, human_bytes, human_duration};
+use crate::console::widgets::data_table::{
+    ColumnDef, DataTable, SortBy, SortKey, TableItem, TableRow,
+};
 use crate::console::widgets::sparkline::spark_line;
-use crate::console::widgets::table::{self, Cell, Column, Row};
+use crate::console::widgets::table::{Cell, Row};
+use crate::health::check_hosts::checks_for;
 use crate::health::{CheckResult, Status};
 
+pub const CONTEXT: Context = Context::new("fleet");
+
+const GROUP_BY_ROLE: Action = Action::new("group_by_role");
+
+const NAV: [KeySpec; 7] = table_nav();
+const OWN_KEYS: &[KeySpec] = &[
+    KeySpec::new(
+        Action::OPEN,
+        &[
+            KeyChord::plain(KeyCodeKey::Enter),
+            KeyChord::ch('l'),
+            KeyChord::plain(KeyCodeKey::Right),
+        ],
+        "open host",
+        "open",
+    ),
+    KeySpec::new(
+        Action::SORT_NEXT,
+        &[KeyChord::ch('s')],
+        "sort by next column",
+        "sort",
+    ),
+    KeySpec::new(
+        Action::SORT_REVERSE,
+        &[KeyChord::ch('S')],
+        "reverse sort",
+        "reverse",
+    ),
+    KeySpec::new(
+        GROUP_BY_ROLE,
+        &[KeyChord::ch('r')],
+        "group by role",
+        "group",
+    ),
+];
+
+/// The sort columns by name, in column order (`:sort NAME`).
+pub const SORT_NAMES: &[&str] = &[
+    "status", "name", "roles", "load", "cpu", "mem", "disk", "net", "uptime", "failed", "http",
+    "cert",
+];
+
+pub const SPEC: ViewSpec = ViewSpec {
+    context: CONTEXT,
+    title: "Fleet",
+    keys: &[&NAV, OWN_KEYS],
+    hints: &[
+        Hint::new(&[Action::DOWN, Action::UP], "move"),
+        Hint::new(&[Action::OPEN], "open"),
+        Hint::new(&[Action::FILTER], "filter"),
+        Hint::new(&[Action::SORT_NEXT], "sort"),
+        Hint::new(&[Action::SORT_REVERSE], "reverse"),
+        Hint::new(&[GROUP_BY_ROLE], "group"),
+    ],
+    commands: &[
+        CommandSpec::new("fleet", "the fleet table"),
+        CommandSpec::new("sort", "sort the fleet by a column")
+            .with_arg("COLUMN", ArgKind::Choice(SORT_NAMES))
+            .in_footer(3),
+        CommandSpec::new("filter", "filter the fleet (! negates)").with_arg("TEXT", ArgKind::Text),
+        CommandSpec::new("group", "group hosts by role on/off"),
+    ],
+};
+
+pub fn build(_profile: &Profile) -> Box<dyn View> {
+    Box::new(FleetView::default())
+}
+
+/// A sort column, as `:sort` and `s` name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SortColumn {
     Status,
@@ -48,20 +128,7 @@ impl SortColumn {
     ];
 
     pub fn name(self) -> &'static str {
-        match self {
-            SortColumn::Status => "status",
-            SortColumn::Name => "name",
-            SortColumn::Roles => "roles",
-            SortColumn::Load => "load",
-            SortColumn::Cpu => "cpu",
-            SortColumn::Mem => "mem",
-            SortColumn::Disk => "disk",
-            SortColumn::Net => "net",
-            SortColumn::Uptime => "uptime",
-            SortColumn::Failed => "failed",
-            SortColumn::Http => "http",
-            SortColumn::Cert => "cert",
-        }
+        SORT_NAMES[self.column()]
     }
 
     pub fn from_name(s: &str) -> Option<SortColumn> {
@@ -69,84 +136,83 @@ impl SortColumn {
         SortColumn::ALL.iter().copied().find(|c| c.name() == s)
     }
 
-    pub fn next(self) -> SortColumn {
-        let i = SortColumn::ALL.iter().position(|&c| c == self).unwrap_or(0);
-        SortColumn::ALL[(i + 1) % SortColumn::ALL.len()]
+    /// The table column this sort key is.
+    pub fn column(self) -> usize {
+        SortColumn::ALL.iter().position(|&c| c == self).unwrap_or(0)
     }
 
-    /// The table column this sort key marks.
-    fn column(self) -> usize {
-        match self {
-            SortColumn::Status => 0,
-            SortColumn::Name => 1,
-            SortColumn::Roles => 2,
-            SortColumn::Load => 3,
-            SortColumn::Cpu => 4,
-            SortColumn::Mem => 5,
-            SortColumn::Disk => 6,
-            SortColumn::Net => 7,
-            SortColumn::Uptime => 8,
-            SortColumn::Failed => 9,
-            SortColumn::Http => 10,
-            SortColumn::Cert => 11,
+    fn from_column(col: usize) -> SortColumn {
+        SortColumn::ALL
+            .get(col)
+            .copied()
+            .unwrap_or(SortColumn::Status)
+    }
+}
+
+/// One host as the table orders it: borrowed figures, built for each rebuild.
+pub struct FleetItem<'a> {
+    slot: &'a HostSlot,
+    host: usize,
+    roles: String,
+    rank: i64,
+    http_ms: Option<f64>,
+    cert_days: Option<f64>,
+}
+
+impl FleetItem<'_> {
+    fn figure(&self, col: SortColumn) -> Option<f64> {
+        let h = self
+            .slot
+            .health
+            .as_ref()
+            .filter(|h| h.status != Status::Unreachable);
+        match col {
+            SortColumn::Load => h.and_then(|h| h.load_per_core()),
+            SortColumn::Cpu => h.and_then(|h| h.cpu_pct),
+            SortColumn::Mem => h.and_then(|h| h.mem_used_pct),
+            SortColumn::Disk => h.and_then(|h| h.worst_disk().map(|d| d.used_pct)),
+            SortColumn::Net => h.and_then(|h| Some(h.net_rx_bps? + h.net_tx_bps?)),
+            SortColumn::Uptime => h.and_then(|h| h.uptime_secs),
+            SortColumn::Failed => h.map(|h| h.failed_services().count() as f64),
+            SortColumn::Http => self.http_ms,
+            SortColumn::Cert => self.cert_days,
+            SortColumn::Status | SortColumn::Name | SortColumn::Roles => None,
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FleetRow {
-    Group { role: String, count: usize },
-    Host(usize),
-}
+impl TableItem for FleetItem<'_> {
+    type Key = usize;
 
-impl FleetRow {
-    pub fn host(&self) -> Option<usize> {
-        match self {
-            FleetRow::Host(h) => Some(*h),
-            FleetRow::Group { .. } => None,
-        }
+    fn key(&self) -> usize {
+        self.host
+    }
+
+    fn keeps(&self, filter: &Filter) -> bool {
+        let s = self.slot;
+        let status = s.status().map_or("", Status::as_str);
+        let err = s
+            .health
+            .as_ref()
+            .and_then(|h| h.error.as_deref())
+            .unwrap_or("");
+        filter.keeps(
+            [s.name.as_str(), s.address.as_str(), status, err]
+                .into_iter()
+                .chain(s.roles.iter().map(String::as_str)),
+        )
+    }
+
+    fn tiebreak(&self) -> &str {
+        &self.slot.name
+    }
+
+    fn group(&self) -> &str {
+        self.slot.roles.first().map_or("(no role)", String::as_str)
     }
 }
 
-/// The host part of a URL (`https://user@host:port/path` -> `host`).
-fn url_host(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = host_port.strip_prefix('[') {
-        return v6.split(']').next().unwrap_or(v6);
-    }
-    host_port.split(':').next().unwrap_or(host_port)
-}
-
-/// HTTP checks aimed at this host: by the URL's host (name or address), or by the
-/// check's `resolve = "ip:port"` override.
-pub fn checks_for<'a>(app: &'a App, slot: &'a HostSlot) -> impl Iterator<Item = &'a CheckResult> {
-    let is_this =
-        |h: &str| h.eq_ignore_ascii_case(&slot.name) || h.eq_ignore_ascii_case(&slot.address);
-    app.checks.iter().filter(move |c| {
-        let resolved = app
-            .check_resolve
-            .iter()
-            .find(|(name, _)| *name == c.name)
-            .map(|(_, addr)| url_host(addr));
-        is_this(url_host(&c.url)) || resolved.is_some_and(is_this)
-    })
-}
-
-fn http_latency(app: &App, slot: &HostSlot) -> Option<f64> {
-    checks_for(app, slot)
-        .filter_map(|c| c.latency_ms)
-        .reduce(f64::max)
-}
-
-fn cert_days(app: &App, slot: &HostSlot) -> Option<f64> {
-    checks_for(app, slot)
-        .filter_map(|c| c.cert_days_left)
-        .reduce(f64::min)
-}
-
-fn status_rank(s: &HostSlot) -> u8 {
+fn status_rank(s: &HostSlot) -> i64 {
     match s.status() {
         None => 0,
         Some(Status::Up) => 1,
@@ -156,138 +222,265 @@ fn status_rank(s: &HostSlot) -> u8 {
     }
 }
 
-/// A numeric sort key, `None` when the host has no such figure. Larger sorts first
-/// unless the column's natural order is ascending.
-fn numeric(app: &App, s: &HostSlot, col: SortColumn) -> Option<f64> {
-    let h = s
-        .health
-        .as_ref()
-        .filter(|h| h.status != Status::Unreachable);
+/// A column's sort key function.
+type KeyFn<'b> = for<'a> fn(&'a FleetItem<'b>) -> SortKey<'a>;
+
+fn num<'b>(col: SortColumn) -> KeyFn<'b> {
+    // One function per column: sort keys are plain fn pointers.
     match col {
-        SortColumn::Load => h.and_then(|h| h.load_per_core()),
-        SortColumn::Cpu => h.and_then(|h| h.cpu_pct),
-        SortColumn::Mem => h.and_then(|h| h.mem_used_pct),
-        SortColumn::Disk => h.and_then(|h| h.worst_disk().map(|d| d.used_pct)),
-        SortColumn::Net => h.and_then(|h| Some(h.net_rx_bps? + h.net_tx_bps?)),
-        SortColumn::Uptime => h.and_then(|h| h.uptime_secs),
-        SortColumn::Failed => h.map(|h| h.failed_services().count() as f64),
-        SortColumn::Http => http_latency(app, s),
-        SortColumn::Cert => cert_days(app, s),
-        _ => None,
+        SortColumn::Load => |i| SortKey::Num(i.figure(SortColumn::Load)),
+        SortColumn::Cpu => |i| SortKey::Num(i.figure(SortColumn::Cpu)),
+        SortColumn::Mem => |i| SortKey::Num(i.figure(SortColumn::Mem)),
+        SortColumn::Disk => |i| SortKey::Num(i.figure(SortColumn::Disk)),
+        SortColumn::Net => |i| SortKey::Num(i.figure(SortColumn::Net)),
+        SortColumn::Uptime => |i| SortKey::Num(i.figure(SortColumn::Uptime)),
+        SortColumn::Failed => |i| SortKey::Num(i.figure(SortColumn::Failed)),
+        SortColumn::Http => |i| SortKey::Num(i.figure(SortColumn::Http)),
+        _ => |i| SortKey::Num(i.figure(SortColumn::Cert)),
     }
-}
-
-fn compare(app: &App, a: usize, b: usize) -> Ordering {
-    let (sa, sb) = (&app.hosts[a], &app.hosts[b]);
-    let col = app.fleet.sort;
-    let rev = app.fleet.reverse;
-    let by_name = || sa.name.cmp(&sb.name).then(a.cmp(&b));
-    let flip = |o: Ordering| if rev { o.reverse() } else { o };
-    let primary = match col {
-        SortColumn::Status => flip(status_rank(sb).cmp(&status_rank(sa))),
-        SortColumn::Name => flip(sa.name.cmp(&sb.name)),
-        SortColumn::Roles => flip(sa.roles.join(",").cmp(&sb.roles.join(","))),
-        _ => {
-            // Uptime and certificate days read best ascending (recent reboots and
-            // soonest expiries first); the other figures worst-first.
-            let ascending = matches!(col, SortColumn::Uptime | SortColumn::Cert);
-            match (numeric(app, sa, col), numeric(app, sb, col)) {
-                (Some(x), Some(y)) => {
-                    let o = x.total_cmp(&y);
-                    flip(if ascending { o } else { o.reverse() })
-                }
-                // Hosts without the figure go last in either direction.
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            }
-        }
-    };
-    primary.then_with(by_name)
-}
-
-fn group_of(s: &HostSlot) -> &str {
-    s.roles.first().map_or("(no role)", String::as_str)
-}
-
-/// The fleet's rows in display order: filtered, sorted, optionally grouped by the
-/// host's first role.
-pub fn build_rows(app: &App) -> Vec<FleetRow> {
-    let filter = &app.fleet.filter;
-    let mut idx: Vec<usize> = (0..app.hosts.len())
-        .filter(|&i| {
-            let s = &app.hosts[i];
-            let status = s.status().map_or("", Status::as_str);
-            let err = s
-                .health
-                .as_ref()
-                .and_then(|h| h.error.as_deref())
-                .unwrap_or("");
-            filter.keeps(
-                [s.name.as_str(), s.address.as_str(), status, err]
-                    .into_iter()
-                    .chain(s.roles.iter().map(String::as_str)),
-            )
-        })
-        .collect();
-    idx.sort_by(|&a, &b| compare(app, a, b));
-    if !app.fleet.group {
-        return idx.into_iter().map(FleetRow::Host).collect();
-    }
-    idx.sort_by(|&a, &b| group_of(&app.hosts[a]).cmp(group_of(&app.hosts[b])));
-    let mut rows = Vec::with_capacity(idx.len() + 8);
-    let mut i = 0;
-    while i < idx.len() {
-        let role = group_of(&app.hosts[idx[i]]).to_string();
-        let end = idx[i..]
-            .iter()
-            .position(|&h| group_of(&app.hosts[h]) != role)
-            .map_or(idx.len(), |p| i + p);
-        rows.push(FleetRow::Group {
-            role,
-            count: end - i,
-        });
-        rows.extend(idx[i..end].iter().map(|&h| FleetRow::Host(h)));
-        i = end;
-    }
-    rows
 }
 
 const SPARK_WIDTH: u16 = 16;
 
-fn columns(app: &App) -> Vec<Column> {
-    let name_w = app
-        .hosts
+/// The columns, for a fleet whose longest host name is `name_w` characters.
+fn columns<'a>(name_w: u16) -> Vec<ColumnDef<FleetItem<'a>>> {
+    let c = ColumnDef::new;
+    // Uptime and certificate days read best ascending (recent reboots and soonest
+    // expiries first); the other figures worst-first.
+    let figure = |title, width, priority, col: SortColumn| {
+        let by = if matches!(col, SortColumn::Uptime | SortColumn::Cert) {
+            SortBy::ascending(num(col))
+        } else {
+            SortBy::descending(num(col))
+        };
+        c(title, width, true, priority).sorted_by(by)
+    };
+    vec![
+        c("", 1, false, 0).sorted_by(SortBy::descending(|i: &FleetItem| SortKey::Rank(i.rank))),
+        c("HOST", name_w, false, 0).sorted_by(SortBy::ascending(|i: &FleetItem| {
+            SortKey::Text(&i.slot.name)
+        })),
+        c("ROLES", 12, false, 3)
+            .sorted_by(SortBy::ascending(|i: &FleetItem| SortKey::Text(&i.roles))),
+        c("LOAD/CORE 1 5 15", 16, false, 2).sorted_by(SortBy::descending(num(SortColumn::Load))),
+        figure("CPU", 5, 0, SortColumn::Cpu),
+        figure("MEM", 5, 0, SortColumn::Mem),
+        figure("DISK", 5, 1, SortColumn::Disk),
+        figure("NET IN/OUT", 11, 3, SortColumn::Net),
+        figure("UPTIME", 6, 4, SortColumn::Uptime),
+        c("FAILED", 12, false, 2).sorted_by(SortBy::descending(num(SortColumn::Failed))),
+        figure("HTTP", 6, 4, SortColumn::Http),
+        figure("CERT", 5, 5, SortColumn::Cert),
+        c("CPU HISTORY", SPARK_WIDTH, false, 5),
+    ]
+}
+
+fn name_width(app: &App) -> u16 {
+    app.hosts
         .iter()
         .map(|h| h.name.chars().count())
         .max()
         .unwrap_or(4)
-        .clamp(4, 24) as u16;
-    let c = |title: &str, width: u16, right: bool, priority: u8| Column {
-        title: title.to_string(),
-        width,
-        right,
-        priority,
-    };
-    let mut cols = vec![
-        c("", 1, false, 0),
-        c("HOST", name_w, false, 0),
-        c("ROLES", 12, false, 3),
-        c("LOAD/CORE 1 5 15", 16, false, 2),
-        c("CPU", 5, true, 0),
-        c("MEM", 5, true, 0),
-        c("DISK", 5, true, 1),
-        c("NET IN/OUT", 11, true, 3),
-        c("UPTIME", 6, true, 4),
-        c("FAILED", 12, false, 2),
-        c("HTTP", 6, true, 4),
-        c("CERT", 5, true, 5),
-        c("CPU HISTORY", SPARK_WIDTH, false, 5),
-    ];
-    let marker = if app.fleet.reverse { "▲" } else { "▼" };
-    let sorted = app.fleet.sort.column();
-    cols[sorted].title = format!("{}{marker}", cols[sorted].title);
-    cols
+        .clamp(4, 24) as u16
+}
+
+/// HTTP checks aimed at this host.
+fn host_checks<'a>(app: &'a App, slot: &'a HostSlot) -> impl Iterator<Item = &'a CheckResult> {
+    checks_for(&app.checks, &app.check_resolve, &slot.name, &slot.address)
+}
+
+fn http_latency(app: &App, slot: &HostSlot) -> Option<f64> {
+    host_checks(app, slot)
+        .filter_map(|c| c.latency_ms)
+        .reduce(f64::max)
+}
+
+fn cert_days(app: &App, slot: &HostSlot) -> Option<f64> {
+    host_checks(app, slot)
+        .filter_map(|c| c.cert_days_left)
+        .reduce(f64::min)
+}
+
+fn items(app: &App) -> Vec<FleetItem<'_>> {
+    app.hosts
+        .iter()
+        .enumerate()
+        .map(|(host, slot)| FleetItem {
+            slot,
+            host,
+            roles: slot.roles.join(","),
+            rank: status_rank(slot),
+            http_ms: http_latency(app, slot),
+            cert_days: cert_days(app, slot),
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetView {
+    pub table: DataTable<usize>,
+}
+
+impl Default for FleetView {
+    fn default() -> Self {
+        FleetView {
+            table: DataTable::new(SortColumn::Status.column()),
+        }
+    }
+}
+
+/// Rows of host lines the table shows in a body of `body_height` (header excluded).
+pub fn table_height(body_height: u16) -> u16 {
+    body_height.saturating_sub(1)
+}
+
+/// The screen row of the first host line, for a view drawn in `body`.
+pub fn first_row_y(body: Rect) -> u16 {
+    body.y + 1
+}
+
+impl FleetView {
+    pub fn sort(&self) -> SortColumn {
+        SortColumn::from_column(self.table.sort_column())
+    }
+
+    /// The host indices in display order.
+    pub fn host_order(&self) -> Vec<usize> {
+        self.table
+            .rows()
+            .iter()
+            .filter_map(|r| r.key().copied())
+            .collect()
+    }
+
+    fn rebuild(&mut self, app: &App, body: Rect) {
+        let items = items(app);
+        self.table.rebuild(&items, &columns(name_width(app)));
+        self.table
+            .ensure_visible(table_height(body.height) as usize);
+    }
+
+    fn refresh(&mut self, cx: &mut Cx<'_>) {
+        if self.table.is_stale() {
+            self.rebuild(cx.app, cx.body);
+        }
+        cx.app.selected_host = self.table.selected().copied();
+    }
+
+    fn open_selected(&mut self, cx: &mut Cx<'_>) {
+        if let Some(&h) = self.table.selected() {
+            cx.request(Request::Open {
+                view: host::CONTEXT,
+                subject: Subject::Host(h),
+            });
+        }
+    }
+}
+
+impl View for FleetView {
+    fn spec(&self) -> &'static ViewSpec {
+        &SPEC
+    }
+
+    fn handle(&mut self, action: Action, cx: &mut Cx<'_>) -> Handled {
+        self.refresh(cx);
+        let page = table_height(cx.body.height).max(1) as usize;
+        let move_by = |t: &mut DataTable<usize>, d: isize| t.move_selection(d, page);
+        match action {
+            Action::UP => move_by(&mut self.table, -1),
+            Action::DOWN => move_by(&mut self.table, 1),
+            Action::PAGE_UP => move_by(&mut self.table, -(page as isize)),
+            Action::PAGE_DOWN => move_by(&mut self.table, page as isize),
+            Action::TOP => move_by(&mut self.table, isize::MIN / 2),
+            Action::BOTTOM => move_by(&mut self.table, isize::MAX / 2),
+            Action::OPEN => self.open_selected(cx),
+            Action::BACK if !self.table.filter().is_empty() => self.table.set_filter(""),
+            Action::SORT_NEXT => self.table.sort_next(&columns(0)),
+            Action::SORT_REVERSE => self.table.toggle_reverse(),
+            GROUP_BY_ROLE => self.table.toggle_grouped(),
+            _ => return Handled::No,
+        }
+        self.refresh(cx);
+        Handled::Yes
+    }
+
+    fn command(&mut self, name: &str, arg: &str, cx: &mut Cx<'_>) -> Result<(), String> {
+        match name {
+            "fleet" => cx.request(Request::Open {
+                view: CONTEXT,
+                subject: Subject::Current,
+            }),
+            "sort" => {
+                let col =
+                    SortColumn::from_name(arg).ok_or_else(|| format!("unknown column `{arg}`"))?;
+                self.table.sort_by(col.column());
+            }
+            "filter" => self.table.set_filter(arg),
+            "group" => self.table.toggle_grouped(),
+            other => return Err(format!("the fleet has no command `{other}`")),
+        }
+        self.refresh(cx);
+        Ok(())
+    }
+
+    fn data_changed(&mut self) {
+        self.table.invalidate();
+    }
+
+    fn needs(&self, _app: &App, _shown: bool) -> Vec<Need> {
+        // The fleet's figures are shared by every view: always collected.
+        vec![Need::HostHealth, Need::HttpChecks]
+    }
+
+    fn filter(&self) -> Option<&str> {
+        Some(&self.table.filter().text)
+    }
+
+    fn set_filter(&mut self, text: &str, cx: &mut Cx<'_>) {
+        self.table.set_filter(text);
+        self.refresh(cx);
+    }
+
+    fn click(&mut self, _column: u16, row: u16, cx: &mut Cx<'_>) -> Handled {
+        let Some(line) = row.checked_sub(1) else {
+            return Handled::No;
+        };
+        if line >= table_height(cx.body.height) {
+            return Handled::No;
+        }
+        match self.table.key_at(usize::from(line)).copied() {
+            Some(h) if self.table.selected() == Some(&h) => self.open_selected(cx),
+            Some(h) => {
+                self.table.select(h);
+                cx.app.selected_host = Some(h);
+            }
+            None => return Handled::No,
+        }
+        Handled::Yes
+    }
+
+    fn summary(&self, app: &App) -> Option<String> {
+        Some(summary(app, self))
+    }
+
+    fn prepare(&mut self, app: &mut App, body: Rect) {
+        if self.table.is_stale() {
+            self.rebuild(app, body);
+        }
+        app.selected_host = self.table.selected().copied();
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, app: &App) {
+        draw(f, area, app, self);
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -391,8 +584,7 @@ fn host_row<'a>(app: &'a App, slot: &'a HostSlot) -> Row<'a> {
             t.status(Status::Critical),
         )
     });
-    let checks: Vec<&CheckResult> = checks_for(app, slot).collect();
-    let worst_check = checks.iter().map(|c| c.status).max();
+    let worst_check = host_checks(app, slot).map(|c| c.status).max();
     cells.push(match (http_latency(app, slot), worst_check) {
         (Some(ms), Some(s)) => Cell::styled(format!("{ms:.0}ms"), t.status(s)),
         (None, Some(s)) if s != Status::Up => Cell::styled("fail", t.status(s)),
@@ -421,7 +613,7 @@ fn host_row<'a>(app: &'a App, slot: &'a HostSlot) -> Row<'a> {
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+fn draw(f: &mut Frame, area: Rect, app: &App, view: &FleetView) {
     let t = &app.theme;
     if app.hosts.is_empty() {
         let msg = vec![
@@ -434,65 +626,38 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         f.render_widget(Paragraph::new(msg), area);
         return;
     }
-    let rows_h = area.height.saturating_sub(1) as usize;
-    let total = app.fleet.rows.len();
-    // Keep the selection visible even if the stored offset is stale (pure: no write-back).
-    let mut offset = app.fleet.offset.min(total.saturating_sub(rows_h));
-    let selected = app.selected_row();
-    if let Some(sel) = selected {
-        if sel < offset {
-            offset = sel;
-        } else if rows_h > 0 && sel >= offset + rows_h {
-            offset = sel + 1 - rows_h;
-        }
-    }
-    let end = (offset + rows_h).min(total);
-    let rows: Vec<Row> = app.fleet.rows[offset..end]
-        .iter()
-        .map(|r| match r {
-            FleetRow::Host(i) => host_row(app, &app.hosts[*i]),
-            FleetRow::Group { role, count } => Row::Full(Line::from(Span::styled(
-                format!("── {role} ({count}) ──"),
+    let cols = columns(name_width(app));
+    view.table.render(
+        f.buffer_mut(),
+        area,
+        &cols,
+        t.header,
+        t.selection,
+        |r| match r {
+            TableRow::Item { key, .. } => host_row(app, &app.hosts[*key]),
+            TableRow::Group { label, count } => Row::Full(Line::from(Span::styled(
+                format!("── {label} ({count}) ──"),
                 t.accent,
             ))),
-        })
-        .collect();
-    if total == 0 {
-        table::render(
-            f.buffer_mut(),
-            area,
-            &columns(app),
-            t.header,
-            &[],
-            None,
-            t.selection,
-        );
+        },
+    );
+    if view.table.rows().is_empty() {
         let y = area.y + 1;
         if y < area.bottom() {
             let msg = format!(
                 "no host matches the filter `{}` (Esc clears it)",
-                app.fleet.filter.text
+                view.table.filter().text
             );
             f.render_widget(
                 Paragraph::new(Span::styled(msg, t.muted)),
                 Rect::new(area.x, y, area.width, 1),
             );
         }
-        return;
     }
-    table::render(
-        f.buffer_mut(),
-        area,
-        &columns(app),
-        t.header,
-        &rows,
-        selected.map(|s| s - offset),
-        t.selection,
-    );
 }
 
-/// One line summary for the tab bar: counts per status, filter, sort.
-pub fn summary(app: &App) -> String {
+/// One line summary for the tab bar: counts per status, filter.
+pub fn summary(app: &App, view: &FleetView) -> String {
     let mut counts = [0usize; 5];
     for h in &app.hosts {
         counts[status_rank(h) as usize] += 1;
@@ -507,9 +672,15 @@ pub fn summary(app: &App) -> String {
             parts.push(format!("{} {name}", counts[i]));
         }
     }
-    if !app.fleet.filter.is_empty() {
-        let shown = app.fleet.rows.iter().filter(|r| r.host().is_some()).count();
-        parts.push(format!("filter `{}`: {shown} shown", app.fleet.filter.text));
+    let filter = view.table.filter();
+    if !filter.is_empty() {
+        let shown = view
+            .table
+            .rows()
+            .iter()
+            .filter(|r| r.key().is_some())
+            .count();
+        parts.push(format!("filter `{}`: {shown} shown", filter.text));
     }
     parts.join(" · ")
 }
@@ -519,23 +690,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn url_hosts() {
-        assert_eq!(
-            url_host("https://web1.example.com:8443/health"),
-            "web1.example.com"
-        );
-        assert_eq!(url_host("http://u:p@10.0.0.2/x"), "10.0.0.2");
-        assert_eq!(url_host("https://[::1]:443/"), "::1");
-        assert_eq!(url_host("web1"), "web1");
-        assert_eq!(url_host("10.0.0.5:443"), "10.0.0.5");
-    }
-
-    #[test]
     fn sort_columns_cycle_through_all() {
-        let mut c = SortColumn::Status;
+        let mut t: DataTable<usize> = DataTable::new(0);
+        let cols = columns(8);
         for _ in 0..SortColumn::ALL.len() {
-            c = c.next();
+            t.sort_next(&cols);
         }
-        assert_eq!(c, SortColumn::Status);
+        assert_eq!(t.sort_column(), SortColumn::Status.column());
+        assert_eq!(SortColumn::from_name("CPU"), Some(SortColumn::Cpu));
+        assert_eq!(SortColumn::Cert.name(), "cert");
     }
 }

@@ -1,16 +1,323 @@
 //! One host: charts over the retention window, disks, watched units, top
 //! processes and a log pane.
 
+use std::any::Any;
+use std::collections::VecDeque;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 
-use crate::console::app::{App, HostSlot, HostViewState};
+use crate::config::Profile;
+use crate::console::action::{Action, Context, Hint, KeySpec, nav_with};
+use crate::console::app::{App, HostSlot, NoticeLevel};
+use crate::console::event::Event;
+use crate::console::feed::Need;
+use crate::console::filter::Filter;
+use crate::console::keymap::KeyChord;
+use crate::console::view::{ArgKind, CommandSpec, Cx, Handled, Request, Subject, View, ViewSpec};
+use crate::console::views::fleet;
 use crate::console::widgets::bars::{human_age, human_bytes, human_duration, usage_bar};
 use crate::console::widgets::table::{self, Cell, Column, Row};
 use crate::health::{HostHealth, Series, Status};
+
+pub const CONTEXT: Context = Context::new("host");
+
+/// Lines kept in the log pane.
+pub const LOG_CAP: usize = 2000;
+
+const LOG_FOLLOW: Action = Action::new("log_follow");
+
+const NAV: [KeySpec; 7] = nav_with(
+    "scroll log up",
+    "scroll log down",
+    "oldest log line",
+    "newest line, follow",
+    "search log (! negates)",
+);
+const OWN_KEYS: &[KeySpec] = &[KeySpec::new(
+    LOG_FOLLOW,
+    &[KeyChord::ch('p')],
+    "follow/pause log",
+    "follow",
+)];
+
+pub const SPEC: ViewSpec = ViewSpec {
+    context: CONTEXT,
+    title: "Host",
+    keys: &[&NAV, OWN_KEYS],
+    hints: &[
+        Hint::new(&[Action::DOWN, Action::UP], "scroll"),
+        Hint::new(&[LOG_FOLLOW], "follow"),
+        Hint::new(&[Action::FILTER], "search"),
+        Hint::new(&[Action::BACK], "back"),
+    ],
+    commands: &[CommandSpec::new("host", "open a host")
+        .with_arg("NAME", ArgKind::Host)
+        .in_footer(1)],
+};
+
+pub fn build(_profile: &Profile) -> Box<dyn View> {
+    Box::new(HostView::default())
+}
+
+/// A bounded log tail.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogBuffer {
+    pub lines: VecDeque<String>,
+    /// Why the tail stopped, when it did.
+    pub ended: Option<String>,
+}
+
+impl LogBuffer {
+    pub fn push(&mut self, line: String) {
+        if self.lines.len() == LOG_CAP {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line);
+    }
+
+    /// Appends the first batch of a restarted tail: its backlog repeats the lines
+    /// this buffer already ends with, which are skipped. Returns how many were new.
+    pub fn resume(&mut self, batch: &[String]) -> usize {
+        let have = self.lines.len();
+        let overlap = (1..=batch.len().min(have))
+            .rev()
+            .find(|&n| self.lines.iter().skip(have - n).eq(batch[..n].iter()))
+            .unwrap_or(0);
+        for l in &batch[overlap..] {
+            self.push(l.clone());
+        }
+        batch.len() - overlap
+    }
+}
+
+/// The host on screen and how its log pane is scrolled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenHost {
+    pub host: usize,
+    pub follow: bool,
+    /// Lines between the newest line and the bottom of the pane (0 when following).
+    pub scroll: usize,
+    pub search: Filter,
+    /// The tail was (re)started: its first batch may repeat what the buffer has.
+    resuming: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostView {
+    pub open: Option<OpenHost>,
+    /// Log lines per host, kept when another host is opened.
+    pub logs: std::collections::HashMap<usize, LogBuffer>,
+}
+
+impl HostView {
+    fn open_host(&mut self, host: usize) {
+        if self.open.as_ref().is_some_and(|o| o.host == host) {
+            return;
+        }
+        self.open = Some(OpenHost {
+            host,
+            follow: true,
+            scroll: 0,
+            search: Filter::default(),
+            resuming: self.logs.get(&host).is_some_and(|l| !l.lines.is_empty()),
+        });
+    }
+
+    fn is_open(&self, host: usize) -> bool {
+        self.open.as_ref().is_some_and(|o| o.host == host)
+    }
+
+    /// The log of the open host.
+    pub fn log(&self) -> Option<&LogBuffer> {
+        self.open.as_ref().and_then(|o| self.logs.get(&o.host))
+    }
+}
+
+impl View for HostView {
+    fn spec(&self) -> &'static ViewSpec {
+        &SPEC
+    }
+
+    fn title(&self, app: &App) -> String {
+        match &self.open {
+            Some(o) => format!("Host: {}", app.hosts[o.host].name),
+            None => "Host".to_string(),
+        }
+    }
+
+    fn open(&mut self, subject: &Subject, cx: &mut Cx<'_>) -> bool {
+        match subject {
+            Subject::Host(h) if *h < cx.app.hosts.len() => self.open_host(*h),
+            Subject::Host(_) => return false,
+            Subject::Current => {
+                if self.open.is_none() {
+                    match cx.app.selected_host {
+                        Some(h) => self.open_host(h),
+                        None => {
+                            cx.notify(NoticeLevel::Info, "no host to show");
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn command(&mut self, name: &str, arg: &str, cx: &mut Cx<'_>) -> Result<(), String> {
+        if name != "host" {
+            return Err(format!("the host view has no command `{name}`"));
+        }
+        let hosts = &cx.app.hosts;
+        let found = hosts.iter().position(|h| h.name == arg).or_else(|| {
+            let lower = arg.to_lowercase();
+            hosts.iter().position(|h| h.name.to_lowercase() == lower)
+        });
+        match found {
+            Some(i) => {
+                cx.app.selected_host = Some(i);
+                cx.request(Request::Open {
+                    view: CONTEXT,
+                    subject: Subject::Host(i),
+                });
+                Ok(())
+            }
+            None => Err(format!("no host `{arg}` in this profile")),
+        }
+    }
+
+    fn handle(&mut self, action: Action, cx: &mut Cx<'_>) -> Handled {
+        if action == Action::BACK {
+            cx.request(Request::Open {
+                view: fleet::CONTEXT,
+                subject: Subject::Current,
+            });
+            return Handled::Yes;
+        }
+        let page = log_text_height(cx.body.height).max(1) as usize;
+        let Some(o) = &mut self.open else {
+            return Handled::No;
+        };
+        let total = self.logs.get(&o.host).map_or(0, |l| l.lines.len());
+        let max_scroll = total.saturating_sub(page);
+        match action {
+            Action::UP => {
+                o.follow = false;
+                o.scroll = (o.scroll + 1).min(max_scroll);
+            }
+            Action::DOWN => o.scroll = o.scroll.saturating_sub(1),
+            Action::PAGE_UP => {
+                o.follow = false;
+                o.scroll = (o.scroll + page).min(max_scroll);
+            }
+            Action::PAGE_DOWN => o.scroll = o.scroll.saturating_sub(page),
+            Action::TOP => {
+                o.follow = false;
+                o.scroll = max_scroll;
+            }
+            Action::BOTTOM => {
+                o.follow = true;
+                o.scroll = 0;
+            }
+            LOG_FOLLOW => {
+                o.follow = !o.follow;
+                if o.follow {
+                    o.scroll = 0;
+                }
+            }
+            _ => return Handled::No,
+        }
+        Handled::Yes
+    }
+
+    fn on_event(&mut self, event: &Event, cx: &mut Cx<'_>) {
+        match event {
+            Event::LogLines { host, lines } => {
+                let log = self.logs.entry(*host).or_default();
+                let open = self.open.as_mut().filter(|o| o.host == *host);
+                let added = match open {
+                    Some(o) if o.resuming => {
+                        o.resuming = false;
+                        log.resume(lines)
+                    }
+                    _ => {
+                        for l in lines {
+                            log.push(l.clone());
+                        }
+                        lines.len()
+                    }
+                };
+                log.ended = None;
+                if let Some(o) = self.open.as_mut().filter(|o| o.host == *host) {
+                    if !o.follow {
+                        o.scroll = (o.scroll + added).min(log.lines.len());
+                    }
+                    cx.app.data_dirty = true;
+                }
+            }
+            Event::LogEnded { host, reason }
+            | Event::FeedFailed {
+                need: Need::LogTail { host, .. },
+                reason,
+            } => {
+                self.logs.entry(*host).or_default().ended = Some(reason.clone());
+                if self.is_open(*host) {
+                    cx.app.dirty = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn needs(&self, app: &App, shown: bool) -> Vec<Need> {
+        let Some(o) = &self.open else {
+            return Vec::new();
+        };
+        let mut needs = Vec::new();
+        // The tail keeps running behind other tabs, so coming back shows no gap.
+        if let Some(target) = app.hosts.get(o.host).and_then(|h| h.log_target.clone()) {
+            needs.push(Need::LogTail {
+                host: o.host,
+                target,
+            });
+        }
+        if shown {
+            needs.push(Need::Processes { host: o.host });
+        }
+        needs
+    }
+
+    fn filter(&self) -> Option<&str> {
+        Some(self.open.as_ref().map_or("", |o| o.search.text.as_str()))
+    }
+
+    fn set_filter(&mut self, text: &str, _cx: &mut Cx<'_>) {
+        if let Some(o) = &mut self.open {
+            o.search = Filter::new(text);
+            o.scroll = 0;
+        }
+    }
+
+    fn filter_prompt(&self) -> &'static str {
+        "search log"
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, app: &App) {
+        draw(f, area, app, self);
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
 
 /// Rows of the charts band and the middle band for a body of `height` rows.
 pub fn band_heights(height: u16) -> (u16, u16) {
@@ -29,9 +336,9 @@ pub fn log_text_height(height: u16) -> u16 {
     height.saturating_sub(2 + charts + middle + 2)
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &App) {
+fn draw(f: &mut Frame, area: Rect, app: &App, view: &HostView) {
     let t = &app.theme;
-    let Some(hv) = &app.host_view else {
+    let Some(hv) = &view.open else {
         f.render_widget(
             Paragraph::new(Span::styled(
                 "No host open. Select one in the fleet (1) and press Enter, or :host NAME.",
@@ -60,7 +367,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(middle);
     draw_disks_and_units(f, left, app, slot);
     draw_top(f, right, app, slot);
-    draw_log(f, log, app, slot, hv);
+    let empty = LogBuffer::default();
+    let buffer = view.logs.get(&hv.host).unwrap_or(&empty);
+    draw_log(f, log, app, slot, hv, buffer);
 }
 
 fn draw_header(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot) {
@@ -329,7 +638,7 @@ fn draw_top(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot) {
     );
 }
 
-fn draw_log(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot, hv: &HostViewState) {
+fn draw_log(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot, hv: &OpenHost, log: &LogBuffer) {
     let t = &app.theme;
     let mut title = vec![Span::styled(" Log ", t.header)];
     match &slot.log_target {
@@ -365,8 +674,7 @@ fn draw_log(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot, hv: &HostView
     }
     let h = inner.height as usize;
     // Walk from the newest line backwards, keeping matches, so only what fits is built.
-    let mut shown: Vec<&String> = slot
-        .log
+    let mut shown: Vec<&String> = log
         .lines
         .iter()
         .rev()
@@ -380,13 +688,13 @@ fn draw_log(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot, hv: &HostView
         .map(|l| highlight(l, &hv.search, t.text, t.highlight))
         .collect();
     if lines.is_empty() {
-        let msg = match (&slot.log.ended, slot.log.lines.is_empty()) {
+        let msg = match (&log.ended, log.lines.is_empty()) {
             (Some(why), _) => format!("log tail stopped: {why}"),
             (None, true) => "waiting for log lines…".to_string(),
             (None, false) => "no line matches the search".to_string(),
         };
         lines.push(Line::from(Span::styled(msg, t.muted)));
-    } else if let Some(why) = &slot.log.ended {
+    } else if let Some(why) = &log.ended {
         if lines.len() == h {
             lines.remove(0);
         }

@@ -1,5 +1,4 @@
-//! The console's views. Each draws from `&App` only.
+//! The console's views, one file each; [`super::registry`] lists them in tab order.
 
 pub mod fleet;
-pub mod help;
 pub mod host;

@@ -3,5 +3,7 @@
 
 pub mod bars;
 pub mod confirm;
+pub mod data_table;
+pub mod help;
 pub mod sparkline;
 pub mod table;

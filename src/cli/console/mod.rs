@@ -1,5 +1,7 @@
 //! `opsctl console` (and `opsctl` alone): the interactive console on a profile.
 
+mod feeds;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,12 +14,12 @@ use crate::config::Profile;
 use crate::config::resolve;
 use crate::config::ssh_lookup::SshConfigCache;
 use crate::console::app::{App, NoticeLevel};
-use crate::console::collector::{HostPoller, ProbePoller, unix_now};
 use crate::console::keymap::Keymap;
-use crate::console::runtime::{self, Collectors, Options};
+use crate::console::runtime::{self, Options};
 use crate::console::settings::Settings;
 use crate::console::terminal;
 use crate::console::theme::{ColorMode, DEFAULT_THEME, ThemeSet};
+use crate::health::poller::{HostPoller, ProbePoller, unix_now};
 use crate::health::{HostProbe, ProbeTarget};
 use crate::remote::Remote;
 
@@ -124,6 +126,7 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
     );
     // Remotes are built here but connect on first use, inside the collector tasks.
     let remotes: Vec<Arc<dyn Remote>> = resolved.iter().map(crate::remote::open).collect();
+    let mut processes = Vec::with_capacity(remotes.len());
     let pollers: Vec<Box<dyn HostPoller>> = resolved
         .iter()
         .zip(&remotes)
@@ -135,21 +138,24 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
                 services: h.services.clone(),
             };
             let probe = HostProbe::new(target, profile.health.thresholds.clone());
-            Box::new(ProbePoller::new(
+            let poller = ProbePoller::new(
                 probe,
                 r.clone(),
                 full_timeout,
                 Duration::from_secs_f64(interval),
-            )) as Box<dyn HostPoller>
+            );
+            processes.push(poller.processes.clone());
+            Box::new(poller) as Box<dyn HostPoller>
         })
         .collect();
-    let collectors = Collectors {
+    let feeds = Box::new(feeds::HostFeeds::new(
         pollers,
-        remotes: remotes.into_iter().map(Some).collect(),
-        interval: Duration::from_secs_f64(interval),
-        http_checks: profile.health.http.clone(),
-        thresholds: profile.health.thresholds.clone(),
-    };
+        processes,
+        remotes,
+        Duration::from_secs_f64(interval),
+        profile.health.http.clone(),
+        profile.health.thresholds.clone(),
+    ));
     let opts = Options {
         exit_after_first_frame: args.exit_after_first_frame,
     };
@@ -164,7 +170,7 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
         if !opts.exit_after_first_frame {
             runtime::spawn_input_thread(tx.clone());
         }
-        let out = runtime::run(app, &mut term, tx, rx, collectors, opts, started).await;
+        let out = runtime::run(app, &mut term, tx, rx, feeds, opts, started).await;
         drop(guard);
         out
     })?;

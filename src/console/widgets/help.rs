@@ -5,18 +5,39 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use crate::console::action::{Action, GLOBAL_KEYS};
 use crate::console::app::App;
+use crate::console::palette;
+use crate::console::registry;
 
-const FOOTER: &str = ":host NAME  :theme NAME  :sort COLUMN  :quit   (Esc closes)";
+/// What an action does in the view on screen, as help says it.
+fn describe(app: &App, action: Action) -> String {
+    if let Some(n) = action.tab_number() {
+        let title = registry::VIEWS
+            .get(n - 1)
+            .map_or("", |e| e.spec.title)
+            .to_lowercase();
+        return format!("{title} tab");
+    }
+    app.active_view()
+        .and_then(|v| v.spec().describe(action))
+        .or_else(|| {
+            GLOBAL_KEYS
+                .iter()
+                .find(|k| k.action == action)
+                .map(|k| k.describe)
+        })
+        .unwrap_or(action.name())
+        .to_string()
+}
 
 pub fn lines(app: &App) -> Vec<(String, String)> {
-    let ctx = app.context();
     app.keymap
-        .bindings_for(ctx)
+        .bindings_for(app.context())
         .into_iter()
         .map(|(action, keys)| {
             let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
-            (keys.join(" "), action.describe(ctx).to_string())
+            (keys.join(" "), describe(app, action))
         })
         .collect()
 }
@@ -24,6 +45,7 @@ pub fn lines(app: &App) -> Vec<(String, String)> {
 pub fn draw(f: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let entries = lines(app);
+    let footer = palette::footer();
     let key_w = entries
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -42,7 +64,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         1
     };
     let per_col = entries.len().div_ceil(columns);
-    let width = ((col_w * columns + 3 * (columns - 1) + 4).max(FOOTER.chars().count() + 4) as u16)
+    let width = ((col_w * columns + 3 * (columns - 1) + 4).max(footer.chars().count() + 4) as u16)
         .min(area.width);
     let height = ((per_col + 4) as u16).min(area.height);
     let rect = Rect::new(
@@ -67,7 +89,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &App) {
         out.push(Line::from(spans));
     }
     out.push(Line::default());
-    out.push(Line::from(Span::styled(FOOTER, t.muted)));
+    out.push(Line::from(Span::styled(footer, t.muted)));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border)

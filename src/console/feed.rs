@@ -1,0 +1,75 @@
+//! What views need collected, and the one interface through which the runtime
+//! gets it collected. The console never reaches a host itself: an implementation
+//! of [`Feeds`] (built by the `opsctl console` command over the profile's remotes)
+//! starts the collectors of the source modules (`health`, `logs`, ...).
+
+use tokio::sync::mpsc;
+
+use super::event::Event;
+use crate::logs::LogTarget;
+
+/// One thing to collect while some view needs it. The runtime keeps each distinct
+/// need running once, however many views ask for it, and stops it when none does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// Every host's health probe, at the profile's interval.
+    HostHealth,
+    /// The profile's HTTP/TLS checks, at the profile's interval.
+    HttpChecks,
+    /// The process list in host `host`'s probe (costly: only for hosts on screen).
+    Processes { host: usize },
+    /// Follow one log of host `host`.
+    LogTail { host: usize, target: LogTarget },
+}
+
+/// A collector that runs until this is dropped.
+pub struct Running {
+    _guard: Box<dyn Send>,
+}
+
+impl Running {
+    /// Keeps `guard` alive for as long as the collector should run; dropping it
+    /// must stop the collector (an aborting task handle, a flag reset, ...).
+    pub fn new(guard: impl Send + 'static) -> Running {
+        Running {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Running")
+    }
+}
+
+/// A tokio task that is aborted when dropped.
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts collectors. Results arrive as [`Event`]s on `tx`.
+pub trait Feeds: Send {
+    /// Starts collecting `need`. `Err` says why it cannot be collected; the
+    /// runtime reports it as an [`Event::FeedFailed`].
+    fn start(&mut self, need: &Need, tx: &mpsc::Sender<Event>) -> Result<Running, FeedError>;
+}
+
+/// Why a need cannot be collected (no road to that host, ...).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FeedError(pub String);
+
+/// Feeds that collect nothing (tests of the frame, the startup measurement).
+#[derive(Debug, Default)]
+pub struct NoFeeds;
+
+impl Feeds for NoFeeds {
+    fn start(&mut self, need: &Need, _tx: &mpsc::Sender<Event>) -> Result<Running, FeedError> {
+        Err(FeedError(format!("nothing collects {need:?} here")))
+    }
+}
