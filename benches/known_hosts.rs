@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use opsctl::config::known_hosts::{
+use opsctl::remote::ssh::known_hosts::{
     KnownHostsFile, Verdict, check, load_files, load_files_for_names, lookup_name,
 };
 use russh::keys::PublicKey;

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use opsctl::config::known_hosts::{KnownHostsFile, lookup_name};
+use opsctl::remote::ssh::known_hosts::{KnownHostsFile, lookup_name};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/known_hosts");
 
@@ -376,7 +376,7 @@ fn opsctl_outcome(
     alias: Option<&str>,
     key: &russh::keys::PublicKey,
 ) -> Outcome {
-    use opsctl::config::host_key_policy::{Decision, decide};
+    use opsctl::remote::ssh::host_key_policy::{Decision, decide};
     let target = opsctl::remote::SshTarget {
         label: "live".into(),
         hostname: "127.0.0.1".into(),
@@ -392,14 +392,14 @@ fn opsctl_outcome(
         connect_timeout: std::time::Duration::from_secs(5),
         keepalive: std::time::Duration::from_secs(15),
     };
-    let files = opsctl::config::host_key_policy::load_target_files(&target);
+    let files = opsctl::remote::ssh::host_key_policy::load_target_files(&target);
     match decide(&target, &files, key) {
         Decision::Accept { .. } => Outcome::Trusted,
         Decision::Learn => panic!("strict policy never learns"),
-        Decision::Refuse(msg) if msg.contains("HAS CHANGED") => Outcome::Changed,
-        Decision::Refuse(msg) if msg.contains("REVOKED") => Outcome::Revoked,
-        Decision::Refuse(msg) if msg.contains("is not known") => Outcome::Unknown,
-        Decision::Refuse(msg) => panic!("unexpected refusal: {msg}"),
+        Decision::Refuse(r) if r.message.contains("HAS CHANGED") => Outcome::Changed,
+        Decision::Refuse(r) if r.message.contains("REVOKED") => Outcome::Revoked,
+        Decision::Refuse(r) if r.message.contains("is not known") => Outcome::Unknown,
+        Decision::Refuse(r) => panic!("unexpected refusal: {r}"),
     }
 }
 
@@ -622,7 +622,8 @@ fn learned_line_is_the_one_ssh_writes() {
     );
     let by_us = dir.join("learned_by_opsctl");
     let key = russh::keys::PublicKey::from_openssh(&server.host_key).unwrap();
-    opsctl::config::known_hosts::append_known_host(&by_us, "127.0.0.1", server.port, &key).unwrap();
+    opsctl::remote::ssh::known_hosts::append_known_host(&by_us, "127.0.0.1", server.port, &key)
+        .unwrap();
     assert_eq!(
         std::fs::read_to_string(&by_us).unwrap(),
         std::fs::read_to_string(&by_ssh).unwrap()

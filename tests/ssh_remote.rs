@@ -89,7 +89,7 @@ fn known_lines_of(n: usize) -> Vec<String> {
 
 fn host_key_message(err: RemoteError) -> String {
     match err {
-        RemoteError::HostKey(msg) => msg,
+        RemoteError::HostKey(r) => r.message,
         other => panic!("expected a host-key refusal, got {other:?}"),
     }
 }

@@ -89,9 +89,18 @@ fn usage(msg: &str) -> anyhow::Result<i32> {
     Ok(exit::USAGE)
 }
 
-fn parse_time(s: &str, flag: &str) -> Result<i64, String> {
-    time::parse_iso(s.trim().as_bytes()).ok_or_else(|| {
-        format!("{flag} {s:?} is not a time; use 2024-01-02, '2024-01-02 03:04:05' or RFC 3339")
+/// A `--since`/`--until` value that is not a time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{flag} {value:?} is not a time; use 2024-01-02, '2024-01-02 03:04:05' or RFC 3339")]
+struct BadTime {
+    flag: String,
+    value: String,
+}
+
+fn parse_time(s: &str, flag: &str) -> Result<i64, BadTime> {
+    time::parse_iso(s.trim().as_bytes()).ok_or_else(|| BadTime {
+        flag: flag.to_string(),
+        value: s.to_string(),
     })
 }
 
@@ -175,7 +184,7 @@ pub fn run(args: &DigestArgs) -> anyhow::Result<i32> {
         if let Some(v) = value {
             match parse_time(v, flag) {
                 Ok(t) => *slot = Some(t),
-                Err(e) => return usage(&e),
+                Err(e) => return usage(&e.to_string()),
             }
         }
     }

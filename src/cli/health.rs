@@ -84,7 +84,7 @@ pub async fn run(profile: &Profile, args: &HealthArgs) -> anyhow::Result<i32> {
         .iter()
         .map(|h| {
             let probe = HostProbe::new(probe_target(h), profile.health.thresholds.clone());
-            (probe, crate::remote::open(h))
+            (probe, h.remote())
         })
         .collect();
     let interval = match args.interval {

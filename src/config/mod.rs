@@ -1,9 +1,8 @@
 //! Profiles and settings: types, loading with precise errors, the embedded
-//! `local` profile, SSH configuration and known_hosts.
+//! `local` profile, ssh_config. Turns them into targets that `remote` reaches
+//! (host-key checking lives with the SSH code, in `remote::ssh`).
 
 pub mod diagnostic;
-pub mod host_key_policy;
-pub mod known_hosts;
 pub mod load;
 pub mod profile;
 pub mod redact;

@@ -54,15 +54,7 @@ pub enum Transport {
     Local,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KnownHostsPolicy {
-    /// An unknown host is refused, with its fingerprint and the command to add it.
-    #[default]
-    Strict,
-    /// An unknown host is learned (appended to known_hosts); a changed key is still refused.
-    AcceptNew,
-}
+pub use crate::remote::KnownHostsPolicy;
 
 /// SSH defaults for every host of the profile; a host may override each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

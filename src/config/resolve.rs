@@ -48,6 +48,13 @@ pub struct ResolvedHost {
     pub command_timeout: Duration,
 }
 
+impl ResolvedHost {
+    /// The road to this host (does not connect yet).
+    pub fn remote(&self) -> std::sync::Arc<dyn crate::remote::Remote> {
+        crate::remote::open(&self.name, self.ssh.as_ref())
+    }
+}
+
 fn local_user() -> String {
     std::env::var("USER")
         .ok()

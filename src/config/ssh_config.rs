@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use sha1::{Digest, Sha1};
 
 use super::KnownHostsPolicy;
-use super::known_hosts::glob_match;
+use crate::remote::ssh::pattern::{PatternMatch, match_patterns};
 
 /// `ssh -G` normally answers in milliseconds; a `Match exec` can take longer.
 pub const DEFAULT_SSH_G_TIMEOUT: Duration = Duration::from_secs(5);
@@ -592,21 +592,7 @@ fn split_config_line(raw: &str) -> Option<(String, Vec<String>)> {
 
 /// A `Host` line matches when one pattern matches and no negated one does.
 fn host_block_matches(patterns: &[String], alias: &str) -> bool {
-    let alias = alias.to_ascii_lowercase();
-    let mut positive = false;
-    for pattern in patterns {
-        let (negated, pattern) = match pattern.strip_prefix('!') {
-            Some(p) => (true, p),
-            None => (false, pattern.as_str()),
-        };
-        if glob_match(&pattern.to_ascii_lowercase(), &alias) {
-            if negated {
-                return false;
-            }
-            positive = true;
-        }
-    }
-    positive
+    match_patterns(alias, patterns.iter().map(String::as_str)) == PatternMatch::Positive
 }
 
 /// The local side for `~` and `%` expansion.

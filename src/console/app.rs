@@ -446,7 +446,12 @@ impl App {
                 .clone()
                 .or_else(|| health.reasons.first().cloned())
                 .unwrap_or_default();
-            format!("{} {}: {why}", slot.name, after.as_str())
+            match health.error_kind {
+                Some(kind) if kind.is_host_key_alarm() => {
+                    format!("{} {}: {why}", slot.name, kind.describe().to_uppercase())
+                }
+                _ => format!("{} {}: {why}", slot.name, after.as_str()),
+            }
         });
         slot.health = Some(health);
         slot.updated_at = Some(at);
@@ -628,7 +633,7 @@ impl App {
                     return;
                 }
                 if let Some(Err(e)) = self.with_view(i, |v, cx| v.command(name, &cmd.arg, cx)) {
-                    self.notify(NoticeLevel::Info, e);
+                    self.notify(NoticeLevel::Info, e.to_string());
                 }
             }
         }

@@ -82,6 +82,7 @@ pub fn healthy(name: &str, address: &str, roles: &[&str], seed: u64) -> HostHeal
         roles: roles.iter().map(|r| r.to_string()).collect(),
         status: Status::Up,
         error: None,
+        error_kind: None,
         reasons: Vec::new(),
         last_seen: Some(NOW - 1),
         load1: Some(0.2 + f(1, 30) / 10.0),

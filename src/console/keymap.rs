@@ -93,7 +93,7 @@ impl KeyChord {
     }
 
     /// Parses `q`, `G`, `?`, `ctrl-c`, `alt-x`, `enter`, `esc`, `pgup`, `shift-tab`, `f5`, `space`.
-    pub fn parse(s: &str) -> Result<KeyChord, String> {
+    pub fn parse(s: &str) -> Result<KeyChord, UnknownKey> {
         let mut ctrl = false;
         let mut alt = false;
         let mut rest = s;
@@ -130,14 +130,19 @@ impl KeyChord {
                 "space" => KeyCodeKey::Char(' '),
                 f if f.starts_with('f') && f.len() > 1 => match f[1..].parse::<u8>() {
                     Ok(n) if (1..=12).contains(&n) => KeyCodeKey::F(n),
-                    _ => return Err(format!("unknown key `{s}`")),
+                    _ => return Err(UnknownKey(s.to_string())),
                 },
-                _ => return Err(format!("unknown key `{s}`")),
+                _ => return Err(UnknownKey(s.to_string())),
             },
         };
         Ok(KeyChord { code, ctrl, alt })
     }
 }
+
+/// A key name `KeyChord::parse` does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown key `{0}`")]
+pub struct UnknownKey(pub String);
 
 impl fmt::Display for KeyChord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -66,12 +66,27 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// A config.toml that cannot be used: `file:line: why`, or `file: why` when it
+/// cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{file}:{line}: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}: {message}")]
+    Read { file: String, message: String },
+}
+
 impl Settings {
     /// Parses config.toml text; `file` names it in errors.
-    pub fn parse(text: &str, file: &str) -> Result<Settings, String> {
-        let raw: RawSettings = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
-            format!("{file}:{line}: {}", e.message())
+    pub fn parse(text: &str, file: &str) -> Result<Settings, SettingsError> {
+        let raw: RawSettings = toml::from_str(text).map_err(|e| SettingsError::Syntax {
+            file: file.to_string(),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+            message: e.message().to_string(),
         })?;
         let keys = raw
             .keys
@@ -99,7 +114,7 @@ impl Settings {
     }
 
     /// Reads `path`, or the default location when `None`. A missing file is defaults.
-    pub fn load(path: Option<&Path>) -> Result<Settings, String> {
+    pub fn load(path: Option<&Path>) -> Result<Settings, SettingsError> {
         let dir = config_dir();
         let path = match path {
             Some(p) => p.to_path_buf(),
@@ -119,7 +134,10 @@ impl Settings {
                 themes_dir,
                 ..Settings::default()
             }),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+            Err(e) => Err(SettingsError::Read {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            }),
         }
     }
 }
@@ -147,7 +165,7 @@ mod tests {
     #[test]
     fn unknown_settings_are_errors_with_a_line() {
         let e = Settings::parse("theme = \"dark\"\ncolour = 1\n", "c.toml").unwrap_err();
-        assert!(e.starts_with("c.toml:2:"), "{e}");
+        assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
     }
 
     #[test]

@@ -144,6 +144,20 @@ impl Cx<'_> {
     }
 }
 
+/// Why a palette command did not run (shown to the user as a notice).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CommandError(pub String);
+
+impl CommandError {
+    pub fn unknown(spec: &ViewSpec, name: &str) -> Self {
+        CommandError(format!(
+            "the {} view has no command `{name}`",
+            spec.context.as_str()
+        ))
+    }
+}
+
 /// Whether a view used an action or a click.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
@@ -164,12 +178,9 @@ pub trait View: Any {
     fn handle(&mut self, action: Action, cx: &mut Cx<'_>) -> Handled;
 
     /// Runs one of the view's palette commands; `Err` is shown as a notice.
-    fn command(&mut self, name: &str, arg: &str, cx: &mut Cx<'_>) -> Result<(), String> {
+    fn command(&mut self, name: &str, arg: &str, cx: &mut Cx<'_>) -> Result<(), CommandError> {
         let _ = (arg, cx);
-        Err(format!(
-            "the {} view has no command `{name}`",
-            self.spec().context.as_str()
-        ))
+        Err(CommandError::unknown(self.spec(), name))
     }
 
     /// The view is about to be shown, with what it should show. `false` keeps the

@@ -44,7 +44,7 @@ pub async fn run_http_check(check: &HttpCheck, thresholds: &Thresholds) -> Check
     let client = match build_client(check, timeout) {
         Ok(c) => c,
         Err(e) => {
-            result.error = Some(e);
+            result.error = Some(e.to_string());
             return result;
         }
     };
@@ -102,7 +102,22 @@ fn check_timeout(check: &HttpCheck) -> Duration {
     }
 }
 
-fn build_client(check: &HttpCheck, timeout: Duration) -> Result<reqwest::Client, String> {
+/// Why a check could not even be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckSetupError {
+    #[error("ca_file {path}: {why}")]
+    CaFile { path: String, why: String },
+    #[error("resolve {0:?} is not ip:port (e.g. 127.0.0.1:8443)")]
+    Resolve(String),
+    #[error("bad url: {0}")]
+    Url(String),
+    #[error("url has no host name to resolve")]
+    NoHost,
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+}
+
+fn build_client(check: &HttpCheck, timeout: Duration) -> Result<reqwest::Client, CheckSetupError> {
     ensure_crypto_provider();
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
@@ -119,29 +134,32 @@ fn build_client(check: &HttpCheck, timeout: Duration) -> Result<reqwest::Client,
     if let Some(addr) = &check.resolve {
         let addr: SocketAddr = addr
             .parse()
-            .map_err(|_| format!("resolve {addr:?} is not ip:port (e.g. 127.0.0.1:8443)"))?;
-        let url = reqwest::Url::parse(&check.url).map_err(|e| format!("bad url: {e}"))?;
-        let host = url
-            .host_str()
-            .ok_or_else(|| "url has no host name to resolve".to_string())?;
+            .map_err(|_| CheckSetupError::Resolve(addr.clone()))?;
+        let url =
+            reqwest::Url::parse(&check.url).map_err(|e| CheckSetupError::Url(e.to_string()))?;
+        let host = url.host_str().ok_or(CheckSetupError::NoHost)?;
         builder = builder.resolve(host, addr);
     }
     builder
         .build()
-        .map_err(|e| format!("cannot set up the HTTP client: {}", innermost(&e)))
+        .map_err(|e| CheckSetupError::Client(innermost(&e)))
 }
 
-fn read_ca_file(path: &str) -> Result<Vec<reqwest::Certificate>, String> {
+fn read_ca_file(path: &str) -> Result<Vec<reqwest::Certificate>, CheckSetupError> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("ca_file {path}: {e}"))?;
+    let bad = |why: String| CheckSetupError::CaFile {
+        path: path.to_string(),
+        why,
+    };
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
     let mut pem = Vec::new();
     file.take(MAX_CA_FILE_BYTES)
         .read_to_end(&mut pem)
-        .map_err(|e| format!("ca_file {path}: {e}"))?;
+        .map_err(|e| bad(e.to_string()))?;
     let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("ca_file {path}: not PEM certificates: {}", innermost(&e)))?;
+        .map_err(|e| bad(format!("not PEM certificates: {}", innermost(&e))))?;
     if certs.is_empty() {
-        return Err(format!("ca_file {path}: no PEM certificate in it"));
+        return Err(bad("no PEM certificate in it".into()));
     }
     Ok(certs)
 }

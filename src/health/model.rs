@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+pub use crate::remote::ErrorKind;
+
 /// Status of a figure, a host or a check. Ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -78,6 +80,8 @@ pub struct HostHealth {
     pub status: Status,
     /// Why the host is unreachable (host key refused, timeout, auth failed, ...).
     pub error: Option<String>,
+    /// The kind of that failure, for scripts and for the console's colours.
+    pub error_kind: Option<ErrorKind>,
     /// Why the host is warn or critical, one short phrase per figure ("disk / 93%").
     pub reasons: Vec<String>,
     /// Unix time (seconds) of the last successful probe.

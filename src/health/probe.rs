@@ -10,7 +10,7 @@ use crate::remote::{Command, Remote, RemoteError};
 use super::figures::{
     cpu_busy_pct, disk_used_pct, is_real_disk, mem_used_pct, net_rates, swap_used_pct,
 };
-use super::model::{DiskUsage, HostHealth, ProcessInfo, Status};
+use super::model::{DiskUsage, ErrorKind, HostHealth, ProcessInfo, Status};
 use super::parse::{ProbeOutput, RawSample, parse_probe};
 use super::status::{assess, service_states};
 
@@ -148,7 +148,7 @@ impl HostProbe {
             Ok(out) => out,
             Err(e) => {
                 tracing::debug!(host = %self.target.name, error = %e, "health probe failed");
-                return self.unreachable(e.to_string());
+                return self.unreachable(e.kind(), e.to_string());
             }
         };
         let parsed = parse_probe(&out.stdout);
@@ -156,7 +156,10 @@ impl HostProbe {
             let why = out.stderr_lossy();
             let why = why.lines().next().unwrap_or("no output").trim();
             let code = out.status.map_or("signal".to_string(), |c| c.to_string());
-            return self.unreachable(format!("probe script failed (exit {code}): {why}"));
+            return self.unreachable(
+                ErrorKind::CommandFailed,
+                format!("probe script failed (exit {code}): {why}"),
+            );
         }
         let now = unix_now();
         let (mut health, last) = assemble(
@@ -176,13 +179,14 @@ impl HostProbe {
     }
 
     /// What this host looks like when it could not be probed.
-    pub fn unreachable(&self, error: String) -> HostHealth {
+    pub fn unreachable(&self, kind: ErrorKind, error: String) -> HostHealth {
         HostHealth {
             name: self.target.name.clone(),
             address: self.target.address.clone(),
             roles: self.target.roles.clone(),
             status: Status::Unreachable,
             error: Some(error),
+            error_kind: Some(kind),
             last_seen: self.last_seen,
             ..HostHealth::default()
         }
@@ -243,6 +247,7 @@ pub fn assemble(
         roles: target.roles.clone(),
         status: Status::Up,
         error: None,
+        error_kind: None,
         reasons: Vec::new(),
         last_seen: Some(now),
         load1: p.loadavg.map(|l| l[0]),
@@ -637,6 +642,7 @@ mod tests {
                 Err(RemoteError::Connect {
                     host: "web1".into(),
                     reason: "connection refused".into(),
+                    cause: crate::remote::ConnectCause::Refused,
                 })
             }
             async fn stream(&self, _: &Command) -> Result<crate::remote::LineStream, RemoteError> {
@@ -658,6 +664,7 @@ mod tests {
         assert!(good.last_seen.is_some());
         let bad = probe.poll(&Broken, Duration::from_secs(10)).await;
         assert_eq!(bad.status, Status::Unreachable);
+        assert_eq!(bad.error_kind, Some(ErrorKind::Refused));
         assert_eq!(
             bad.error.as_deref(),
             Some("cannot connect to web1: connection refused")

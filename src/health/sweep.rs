@@ -10,6 +10,7 @@ use crate::remote::Remote;
 use super::http::run_http_check;
 use super::model::{CheckResult, HostHealth, Status, SweepReport};
 use super::probe::{HostProbe, ProbeTarget};
+use crate::remote::ErrorKind;
 
 /// Extra time a probe task gets beyond `timeout` before it is abandoned. The probe
 /// bounds itself; this only guards against a `Remote` that blocks its thread.
@@ -97,15 +98,18 @@ async fn finish_host(
     match tokio::time::timeout(timeout + TASK_GRACE, &mut task).await {
         Ok(Ok(done)) => done,
         Ok(Err(e)) => (
-            fallback.unreachable(format!("probe task failed: {e}")),
+            fallback.unreachable(ErrorKind::Other, format!("probe task failed: {e}")),
             fallback,
         ),
         Err(_) => {
             task.abort();
-            let health = fallback.unreachable(format!(
-                "health probe timed out after {}",
-                crate::remote::seconds(timeout)
-            ));
+            let health = fallback.unreachable(
+                ErrorKind::Timeout,
+                format!(
+                    "health probe timed out after {}",
+                    crate::remote::seconds(timeout)
+                ),
+            );
             (health, fallback)
         }
     }

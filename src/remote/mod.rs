@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 pub use command::{Command, quote};
 pub use open::open;
-pub use target::SshTarget;
+pub use target::{KnownHostsPolicy, SshTarget};
 
 /// What a finished command left behind.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -65,14 +65,20 @@ impl Drop for Forward {
     }
 }
 
+pub use ssh::host_key_policy::{HostKeyProblem, HostKeyRefusal};
+
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum RemoteError {
     #[error("{what} timed out after {}", seconds(*after))]
     Timeout { what: String, after: Duration },
     #[error("cannot connect to {host}: {reason}")]
-    Connect { host: String, reason: String },
+    Connect {
+        host: String,
+        reason: String,
+        cause: ConnectCause,
+    },
     #[error("{0}")]
-    HostKey(String),
+    HostKey(HostKeyRefusal),
     #[error("authentication failed for {user}@{host}: {reason}")]
     Auth {
         user: String,
@@ -81,12 +87,105 @@ pub enum RemoteError {
     },
     #[error("connection to {host} lost: {reason}")]
     Disconnected { host: String, reason: String },
+    /// The server is up but would not open a session or run the command
+    /// (sshd's MaxSessions, a forced command, ...).
+    #[error("{host} refused {what}")]
+    SessionRefused { host: String, what: String },
     #[error("{0}")]
     Io(String),
     #[error("{path}: larger than the {limit} byte limit")]
     TooLarge { path: String, limit: usize },
     #[error("{0}")]
     Other(String),
+}
+
+/// Why a TCP connection could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectCause {
+    /// Nothing listens there (RST).
+    Refused,
+    /// The name does not resolve.
+    Dns,
+    /// No route to the host or network.
+    Unreachable,
+    /// TCP worked but the SSH handshake did not (or a bastion could not reach the host).
+    Handshake,
+    Other,
+}
+
+/// What kind of failure a host had, for scripts (`health --json`'s `error_kind`)
+/// and for the console, which shows a changed host key differently from a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    HostKeyChanged,
+    HostKeyUnknown,
+    HostKeyRevoked,
+    HostKeyRefused,
+    AuthFailed,
+    Timeout,
+    Refused,
+    Dns,
+    Unreachable,
+    ConnectFailed,
+    SessionRefused,
+    Disconnected,
+    /// The command ran and failed (e.g. the probe script exited non-zero).
+    CommandFailed,
+    TooLarge,
+    Io,
+    Other,
+}
+
+impl ErrorKind {
+    /// The name in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::HostKeyChanged => "host_key_changed",
+            ErrorKind::HostKeyUnknown => "host_key_unknown",
+            ErrorKind::HostKeyRevoked => "host_key_revoked",
+            ErrorKind::HostKeyRefused => "host_key_refused",
+            ErrorKind::AuthFailed => "auth_failed",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::ConnectFailed => "connect_failed",
+            ErrorKind::SessionRefused => "session_refused",
+            ErrorKind::Disconnected => "disconnected",
+            ErrorKind::CommandFailed => "command_failed",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::Io => "io",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// A short phrase for tables: why a host is unreachable.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::HostKeyChanged => "host key changed",
+            ErrorKind::HostKeyUnknown => "host key unknown",
+            ErrorKind::HostKeyRevoked => "host key revoked",
+            ErrorKind::HostKeyRefused => "host key refused",
+            ErrorKind::AuthFailed => "auth failed",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Refused => "connection refused",
+            ErrorKind::Dns => "name not found",
+            ErrorKind::Unreachable => "no route",
+            ErrorKind::ConnectFailed => "connect failed",
+            ErrorKind::SessionRefused => "session refused",
+            ErrorKind::Disconnected => "disconnected",
+            ErrorKind::CommandFailed => "command failed",
+            ErrorKind::TooLarge => "too large",
+            ErrorKind::Io => "io error",
+            ErrorKind::Other => "error",
+        }
+    }
+
+    /// A host key that is not what it should be: someone may be in the middle.
+    pub fn is_host_key_alarm(self) -> bool {
+        matches!(self, ErrorKind::HostKeyChanged | ErrorKind::HostKeyRevoked)
+    }
 }
 
 /// A duration for people: `3s`, `2.5s`, `0.2s` (tenths; measured times carry noise
@@ -101,17 +200,27 @@ pub fn seconds(d: Duration) -> String {
 }
 
 impl RemoteError {
-    /// A short word for tables: why a host is unreachable.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            RemoteError::Timeout { .. } => "timeout",
-            RemoteError::Connect { .. } => "connect failed",
-            RemoteError::HostKey(_) => "host key refused",
-            RemoteError::Auth { .. } => "auth failed",
-            RemoteError::Disconnected { .. } => "disconnected",
-            RemoteError::Io(_) => "io error",
-            RemoteError::TooLarge { .. } => "too large",
-            RemoteError::Other(_) => "error",
+            RemoteError::Timeout { .. } => ErrorKind::Timeout,
+            RemoteError::Connect { cause, .. } => match cause {
+                ConnectCause::Refused => ErrorKind::Refused,
+                ConnectCause::Dns => ErrorKind::Dns,
+                ConnectCause::Unreachable => ErrorKind::Unreachable,
+                ConnectCause::Handshake | ConnectCause::Other => ErrorKind::ConnectFailed,
+            },
+            RemoteError::HostKey(r) => match r.problem {
+                HostKeyProblem::Changed => ErrorKind::HostKeyChanged,
+                HostKeyProblem::Unknown => ErrorKind::HostKeyUnknown,
+                HostKeyProblem::Revoked => ErrorKind::HostKeyRevoked,
+                HostKeyProblem::Unusable => ErrorKind::HostKeyRefused,
+            },
+            RemoteError::Auth { .. } => ErrorKind::AuthFailed,
+            RemoteError::Disconnected { .. } => ErrorKind::Disconnected,
+            RemoteError::SessionRefused { .. } => ErrorKind::SessionRefused,
+            RemoteError::Io(_) => ErrorKind::Io,
+            RemoteError::TooLarge { .. } => ErrorKind::TooLarge,
+            RemoteError::Other(_) => ErrorKind::Other,
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::KnownHostsPolicy;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SshTarget {
@@ -29,4 +29,14 @@ pub struct SshTarget {
     pub jump: Option<Box<SshTarget>>,
     pub connect_timeout: Duration,
     pub keepalive: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KnownHostsPolicy {
+    /// An unknown host is refused, with its fingerprint and the command to add it.
+    #[default]
+    Strict,
+    /// An unknown host is learned (appended to known_hosts); a changed key is still refused.
+    AcceptNew,
 }

@@ -125,7 +125,7 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
         (profile.ssh.connect_timeout_secs + profile.ssh.command_timeout_secs).max(0.5),
     );
     // Remotes are built here but connect on first use, inside the collector tasks.
-    let remotes: Vec<Arc<dyn Remote>> = resolved.iter().map(crate::remote::open).collect();
+    let remotes: Vec<Arc<dyn Remote>> = resolved.iter().map(|h| h.remote()).collect();
     let mut processes = Vec::with_capacity(remotes.len());
     let pollers: Vec<Box<dyn HostPoller>> = resolved
         .iter()

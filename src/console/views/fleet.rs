@@ -15,7 +15,9 @@ use crate::console::app::{App, HostSlot};
 use crate::console::feed::Need;
 use crate::console::filter::Filter;
 use crate::console::keymap::{KeyChord, KeyCodeKey};
-use crate::console::view::{ArgKind, CommandSpec, Cx, Handled, Request, Subject, View, ViewSpec};
+use crate::console::view::{
+    ArgKind, CommandError, CommandSpec, Cx, Handled, Request, Subject, View, ViewSpec,
+};
 use crate::console::views::host;
 use crate::console::widgets::bars::{human_age, human_bytes, human_duration};
 use crate::console::widgets::data_table::{
@@ -404,20 +406,20 @@ impl View for FleetView {
         Handled::Yes
     }
 
-    fn command(&mut self, name: &str, arg: &str, cx: &mut Cx<'_>) -> Result<(), String> {
+    fn command(&mut self, name: &str, arg: &str, cx: &mut Cx<'_>) -> Result<(), CommandError> {
         match name {
             "fleet" => cx.request(Request::Open {
                 view: CONTEXT,
                 subject: Subject::Current,
             }),
             "sort" => {
-                let col =
-                    SortColumn::from_name(arg).ok_or_else(|| format!("unknown column `{arg}`"))?;
+                let col = SortColumn::from_name(arg)
+                    .ok_or_else(|| CommandError(format!("unknown column `{arg}`")))?;
                 self.table.sort_by(col.column());
             }
             "filter" => self.table.set_filter(arg),
             "group" => self.table.toggle_grouped(),
-            other => return Err(format!("the fleet has no command `{other}`")),
+            other => return Err(CommandError::unknown(&SPEC, other)),
         }
         self.refresh(cx);
         Ok(())
@@ -519,10 +521,9 @@ fn host_row<'a>(app: &'a App, slot: &'a HostSlot) -> Row<'a> {
             Some(ts) => format!("last seen {} ago", human_age(app.now - ts)),
             None => "never seen".to_string(),
         };
-        let err = h.error.as_deref().unwrap_or("unreachable");
         cells.push(
             Cell::new(Line::from(vec![
-                Span::styled(format!("unreachable: {err}"), t.status(Status::Unreachable)),
+                unreachable_span(app, h),
                 Span::styled(format!("  ({seen})"), t.muted),
             ]))
             .spanning(10),
@@ -610,6 +611,21 @@ fn host_row<'a>(app: &'a App, slot: &'a HostSlot) -> Row<'a> {
     Row::Cells {
         cells,
         style: Style::default(),
+    }
+}
+
+/// Why a host is unreachable, styled by kind: a changed or revoked host key is an
+/// alarm (someone may be in the middle), not just a host that does not answer.
+pub fn unreachable_span<'a>(app: &App, h: &'a crate::health::HostHealth) -> Span<'a> {
+    let t = &app.theme;
+    let err = h.error.as_deref().unwrap_or("unreachable");
+    match h.error_kind {
+        Some(kind) if kind.is_host_key_alarm() => Span::styled(
+            format!("{}: {err}", kind.describe().to_uppercase()),
+            t.status(Status::Critical)
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        ),
+        _ => Span::styled(format!("unreachable: {err}"), t.status(Status::Unreachable)),
     }
 }
 

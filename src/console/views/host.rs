@@ -17,7 +17,9 @@ use crate::console::event::Event;
 use crate::console::feed::Need;
 use crate::console::filter::Filter;
 use crate::console::keymap::KeyChord;
-use crate::console::view::{ArgKind, CommandSpec, Cx, Handled, Request, Subject, View, ViewSpec};
+use crate::console::view::{
+    ArgKind, CommandError, CommandSpec, Cx, Handled, Request, Subject, View, ViewSpec,
+};
 use crate::console::views::fleet;
 use crate::console::widgets::bars::{human_age, human_bytes, human_duration, usage_bar};
 use crate::console::widgets::table::{self, Cell, Column, Row};
@@ -168,9 +170,9 @@ impl View for HostView {
         true
     }
 
-    fn command(&mut self, name: &str, arg: &str, cx: &mut Cx<'_>) -> Result<(), String> {
+    fn command(&mut self, name: &str, arg: &str, cx: &mut Cx<'_>) -> Result<(), CommandError> {
         if name != "host" {
-            return Err(format!("the host view has no command `{name}`"));
+            return Err(CommandError::unknown(&SPEC, name));
         }
         let hosts = &cx.app.hosts;
         let found = hosts.iter().position(|h| h.name == arg).or_else(|| {
@@ -186,7 +188,7 @@ impl View for HostView {
                 });
                 Ok(())
             }
-            None => Err(format!("no host `{arg}` in this profile")),
+            None => Err(CommandError(format!("no host `{arg}` in this profile"))),
         }
     }
 
@@ -393,11 +395,8 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, slot: &HostSlot) {
     match &slot.health {
         None => second.push(Span::styled("waiting for the first probe…", t.muted)),
         Some(h) => {
-            if let Some(err) = &h.error {
-                second.push(Span::styled(
-                    format!("unreachable: {err}"),
-                    t.status(Status::Unreachable),
-                ));
+            if h.error.is_some() {
+                second.push(fleet::unreachable_span(app, h));
                 if let Some(seen) = h.last_seen {
                     second.push(Span::styled(
                         format!("  (last seen {} ago)", human_age(app.now - seen)),

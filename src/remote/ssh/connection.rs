@@ -15,8 +15,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::handler::ClientHandler;
+use super::host_key_policy::{HostKeyProblem, HostKeyRefusal};
 use super::{auth, host_key};
-use crate::remote::{RemoteError, SshTarget};
+use crate::remote::{ConnectCause, RemoteError, SshTarget};
 
 /// Longest pause between attempts to reach a host that keeps failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -260,6 +261,7 @@ pub(crate) fn connect(target: Arc<SshTarget>, agent: Option<Arc<Path>>) -> Boxed
                             target.port,
                             tunnel_failure(&e)
                         ),
+                        cause: ConnectCause::Handshake,
                     })?;
                 let stream = channel.into_stream();
                 (
@@ -290,9 +292,10 @@ pub(crate) fn connect(target: Arc<SshTarget>, agent: Option<Arc<Path>>) -> Boxed
 fn via_bastion(target: &SshTarget, bastion: &str, e: RemoteError) -> RemoteError {
     let host = target.label.clone();
     match e {
-        RemoteError::Connect { reason, .. } => RemoteError::Connect {
+        RemoteError::Connect { reason, cause, .. } => RemoteError::Connect {
             host,
             reason: format!("via bastion {bastion}: {reason}"),
+            cause,
         },
         RemoteError::Disconnected { reason, .. } => RemoteError::Disconnected {
             host,
@@ -322,31 +325,47 @@ fn tunnel_failure(e: &russh::Error) -> String {
 }
 
 async fn tcp_connect(target: &SshTarget) -> Result<tokio::net::TcpStream, RemoteError> {
-    let connect_err = |reason: String| RemoteError::Connect {
+    let connect_err = |reason: String, cause| RemoteError::Connect {
         host: target.label.clone(),
         reason,
+        cause,
     };
     let addrs: Vec<_> = tokio::net::lookup_host((target.hostname.as_str(), target.port))
         .await
-        .map_err(|e| connect_err(format!("cannot resolve {}: {e}", target.hostname)))?
+        .map_err(|e| {
+            connect_err(
+                format!("cannot resolve {}: {e}", target.hostname),
+                ConnectCause::Dns,
+            )
+        })?
         .collect();
     if addrs.is_empty() {
-        return Err(connect_err(format!(
-            "{} resolves to no address",
-            target.hostname
-        )));
+        return Err(connect_err(
+            format!("{} resolves to no address", target.hostname),
+            ConnectCause::Dns,
+        ));
     }
     let mut failures = Vec::new();
+    let mut cause = ConnectCause::Other;
     for addr in addrs {
         match tokio::net::TcpStream::connect(addr).await {
             Ok(tcp) => {
                 let _ = tcp.set_nodelay(true);
                 return Ok(tcp);
             }
-            Err(e) => failures.push(format!("{addr}: {}", describe_io(&e))),
+            Err(e) => {
+                cause = match e.kind() {
+                    ErrorKind::ConnectionRefused => ConnectCause::Refused,
+                    ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+                        ConnectCause::Unreachable
+                    }
+                    _ => ConnectCause::Other,
+                };
+                failures.push(format!("{addr}: {}", describe_io(&e)));
+            }
         }
     }
-    Err(connect_err(failures.join("; ")))
+    Err(connect_err(failures.join("; "), cause))
 }
 
 fn describe_io(e: &std::io::Error) -> String {
@@ -370,10 +389,14 @@ fn handshake_error(target: &SshTarget, e: russh::Error) -> RemoteError {
                 reason: format!("during the SSH handshake: {e}"),
             }
         }
-        russh::Error::UnknownKey => RemoteError::HostKey(format!("host key of {host} refused")),
+        russh::Error::UnknownKey => RemoteError::HostKey(HostKeyRefusal::new(
+            HostKeyProblem::Unusable,
+            format!("host key of {host} refused"),
+        )),
         other => RemoteError::Connect {
             host,
             reason: format!("SSH handshake failed: {other}"),
+            cause: ConnectCause::Handshake,
         },
     }
 }

@@ -9,16 +9,20 @@ use russh::client::Handler;
 use russh::keys::PublicKeyOrCertificate;
 
 use super::host_key;
+use super::host_key_policy::{HostKeyProblem, HostKeyRefusal};
 use crate::remote::SshTarget;
+
+/// Where a refused host key's explanation waits for the connector.
+pub(crate) type RefusalSlot = Arc<Mutex<Option<HostKeyRefusal>>>;
 
 pub(crate) struct ClientHandler {
     target: Arc<SshTarget>,
-    refusal: Arc<Mutex<Option<String>>>,
+    refusal: RefusalSlot,
 }
 
 impl ClientHandler {
     /// A handler for `target`, and the slot where a host-key refusal is explained.
-    pub(crate) fn new(target: Arc<SshTarget>) -> (Self, Arc<Mutex<Option<String>>>) {
+    pub(crate) fn new(target: Arc<SshTarget>) -> (Self, RefusalSlot) {
         let refusal = Arc::new(Mutex::new(None));
         let handler = ClientHandler {
             target,
@@ -27,7 +31,7 @@ impl ClientHandler {
         (handler, refusal)
     }
 
-    fn refuse(&self, why: String) -> bool {
+    fn refuse(&self, why: HostKeyRefusal) -> bool {
         tracing::warn!(host = %self.target.label, "host key refused: {why}");
         if let Ok(mut slot) = self.refusal.lock() {
             *slot = Some(why);
@@ -52,9 +56,12 @@ impl Handler for ClientHandler {
             }
             // We never offer certificate host-key algorithms, so a certificate here
             // means a misbehaving server.
-            PublicKeyOrCertificate::Certificate(_) => Ok(self.refuse(format!(
-                "{} presented a host certificate; opsctl checks plain host keys only",
-                self.target.label
+            PublicKeyOrCertificate::Certificate(_) => Ok(self.refuse(HostKeyRefusal::new(
+                HostKeyProblem::Unusable,
+                format!(
+                    "{} presented a host certificate; opsctl checks plain host keys only",
+                    self.target.label
+                ),
             ))),
         }
     }

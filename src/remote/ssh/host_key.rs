@@ -1,15 +1,15 @@
 //! Host-key verification as the SSH layer sees it: the known_hosts policy of
-//! [`crate::config::host_key_policy`], and the key types to ask the server for.
+//! [`super::host_key_policy`], and the key types to ask the server for.
 
 use std::borrow::Cow;
 
 use russh::keys::{Algorithm, PublicKey};
 
-use crate::config::host_key_policy;
+use super::host_key_policy::{self, HostKeyRefusal};
 use crate::remote::SshTarget;
 
 /// Accepts `key` for `target` (learning it under accept-new), or says why not.
-pub(crate) fn verify(target: &SshTarget, key: &PublicKey) -> Result<(), String> {
+pub(crate) fn verify(target: &SshTarget, key: &PublicKey) -> Result<(), HostKeyRefusal> {
     host_key_policy::verify_host_key(target, key).map(|_| ())
 }
 

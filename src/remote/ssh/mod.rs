@@ -9,6 +9,9 @@ mod connection;
 mod exec;
 mod handler;
 mod host_key;
+pub mod host_key_policy;
+pub mod known_hosts;
+pub mod pattern;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -193,9 +196,12 @@ impl SshRemote {
             };
         }
         match e {
-            russh::Error::ChannelOpenFailure(reason) => RemoteError::Other(format!(
-                "{host} refused a new channel ({reason:?}); its sshd may limit sessions (MaxSessions)"
-            )),
+            russh::Error::ChannelOpenFailure(reason) => RemoteError::SessionRefused {
+                host,
+                what: format!(
+                    "a new channel ({reason:?}); its sshd may limit sessions (MaxSessions)"
+                ),
+            },
             other => RemoteError::Other(format!("{host}: {other}")),
         }
     }
@@ -222,11 +228,10 @@ impl Remote for SshRemote {
             let mut started = self.start(cmd, deadline).await?;
             let (out, ending) = exec::collect(&mut started.read).await;
             match ending {
-                Ending::Refused => Err(RemoteError::Other(format!(
-                    "{} refused to run {}",
-                    self.label(),
-                    cmd.program()
-                ))),
+                Ending::Refused => Err(RemoteError::SessionRefused {
+                    host: self.label().to_string(),
+                    what: format!("to run {}", cmd.program()),
+                }),
                 Ending::Closed(status) => {
                     started.guard.finished();
                     if status.is_none() && started.conn.is_closed() {

@@ -69,9 +69,20 @@ pub fn severity(s: &[u8]) -> Option<(Severity, usize)> {
         .map(|(p, sev)| (*sev, p.len()))
 }
 
+/// A `log_line_prefix` opsctl cannot follow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrefixError {
+    #[error("log_line_prefix ends with a lone %")]
+    LoneEscape,
+    #[error(
+        "unsupported log_line_prefix escape %{0} (padded escapes like %-10u are not supported)"
+    )]
+    Unsupported(char),
+}
+
 impl Prefix {
     /// Compiles a `log_line_prefix` such as `'%m [%p] %q%u@%d '`.
-    pub fn parse(spec: &str) -> Result<Prefix, String> {
+    pub fn parse(spec: &str) -> Result<Prefix, PrefixError> {
         let b = spec.as_bytes();
         let mut items = Vec::new();
         let mut lit = Vec::new();
@@ -80,7 +91,7 @@ impl Prefix {
             if b[i] == b'%' {
                 // Padding such as `%-10u` is not supported by us: say so.
                 let Some(&c) = b.get(i + 1) else {
-                    return Err("log_line_prefix ends with a lone %".into());
+                    return Err(PrefixError::LoneEscape);
                 };
                 if c == b'%' {
                     lit.push(b'%');
@@ -90,10 +101,7 @@ impl Prefix {
                     }
                     items.push(if c == b'q' { Item::Stop } else { Item::Esc(c) });
                 } else {
-                    return Err(format!(
-                        "unsupported log_line_prefix escape %{} (padded escapes like %-10u are not supported)",
-                        c as char
-                    ));
+                    return Err(PrefixError::Unsupported(c as char));
                 }
                 i += 2;
             } else {

@@ -33,6 +33,8 @@ use hmac::{Hmac, Mac};
 use russh::keys::ssh_key::{Algorithm, HashAlg, PublicKey};
 use sha1::Sha1;
 
+pub use super::pattern::{PatternMatch, glob_match, match_pattern_list};
+
 /// The port OpenSSH looks up as the bare host name.
 pub const DEFAULT_SSH_PORT: u16 = 22;
 
@@ -113,6 +115,13 @@ impl KnownHostsFile {
         KnownHostsFile::parse_lines(path.into(), text, Some(&names))
     }
 
+    fn skip(&mut self, line: usize, problem: LineProblem) {
+        self.skipped.push(SkippedLine {
+            line,
+            reason: problem.to_string(),
+        });
+    }
+
     fn parse_lines(path: PathBuf, text: &str, names: Option<&[String]>) -> KnownHostsFile {
         let mut file = KnownHostsFile {
             path,
@@ -123,27 +132,27 @@ impl KnownHostsFile {
             let head = match parse_head(raw) {
                 Ok(Some(head)) => head,
                 Ok(None) => continue,
-                Err(reason) => {
-                    file.skipped.push(SkippedLine { line, reason });
+                Err(problem) => {
+                    file.skip(line, problem);
                     continue;
                 }
             };
             if let Some(names) = names {
                 match names.iter().try_fold(false, |hit, n| {
-                    Ok::<bool, String>(hit || raw_field_matches(head.hosts, n)?)
+                    Ok::<bool, LineProblem>(hit || raw_field_matches(head.hosts, n)?)
                 }) {
                     Ok(true) => {}
                     Ok(false) => continue,
-                    Err(reason) => {
-                        file.skipped.push(SkippedLine { line, reason });
+                    Err(problem) => {
+                        file.skip(line, problem);
                         continue;
                     }
                 }
             }
             let hosts = match parse_host_field(head.hosts) {
                 Ok(hosts) => hosts,
-                Err(reason) => {
-                    file.skipped.push(SkippedLine { line, reason });
+                Err(problem) => {
+                    file.skip(line, problem);
                     continue;
                 }
             };
@@ -237,8 +246,29 @@ struct LineHead<'a> {
     key_data: &'a str,
 }
 
+/// Why a known_hosts line is skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum LineProblem {
+    #[error("unknown marker @{0}")]
+    UnknownMarker(String),
+    #[error("marker without host names")]
+    NoHosts,
+    #[error("no key type")]
+    NoKeyType,
+    #[error("no key data")]
+    NoKeyData,
+    #[error("unknown host hash scheme")]
+    HashScheme,
+    #[error("malformed hashed host")]
+    MalformedHash,
+    #[error("bad hashed-host salt")]
+    BadSalt,
+    #[error("bad hashed-host hash")]
+    BadHash,
+}
+
 /// The parts of a line, `None` for blank and comment lines.
-fn parse_head(raw: &str) -> Result<Option<LineHead<'_>>, String> {
+fn parse_head(raw: &str) -> Result<Option<LineHead<'_>>, LineProblem> {
     let rest = raw.trim_start_matches([' ', '\t']);
     if rest.is_empty() || rest.starts_with('#') || rest.trim().is_empty() {
         return Ok(None);
@@ -249,19 +279,19 @@ fn parse_head(raw: &str) -> Result<Option<LineHead<'_>>, String> {
         let marker = match name {
             "cert-authority" => Marker::CertAuthority,
             "revoked" => Marker::Revoked,
-            _ => return Err(format!("unknown marker @{name}")),
+            _ => return Err(LineProblem::UnknownMarker(name.to_string())),
         };
-        first = fields.next().ok_or("marker without host names")?;
+        first = fields.next().ok_or(LineProblem::NoHosts)?;
         marker
     } else {
         Marker::HostKey
     };
     let hosts = first;
-    let key_type = fields.next().ok_or("no key type")?;
+    let key_type = fields.next().ok_or(LineProblem::NoKeyType)?;
     if key_type.starts_with('#') {
-        return Err("no key type".to_string());
+        return Err(LineProblem::NoKeyType);
     }
-    let key_data = fields.next().ok_or("no key data")?;
+    let key_data = fields.next().ok_or(LineProblem::NoKeyData)?;
     Ok(Some(LineHead {
         marker,
         hosts,
@@ -270,7 +300,7 @@ fn parse_head(raw: &str) -> Result<Option<LineHead<'_>>, String> {
     }))
 }
 
-fn parse_host_field(field: &str) -> Result<HostField, String> {
+fn parse_host_field(field: &str) -> Result<HostField, LineProblem> {
     if field.starts_with('|') {
         let (salt, hash) = parse_hashed(field)?;
         Ok(HostField::Hashed { salt, hash })
@@ -281,7 +311,7 @@ fn parse_host_field(field: &str) -> Result<HostField, String> {
 
 /// Whether a raw host field covers `name`, without building a [`HostField`] (the hot
 /// path when scanning a large file for one host).
-fn raw_field_matches(field: &str, name: &str) -> Result<bool, String> {
+fn raw_field_matches(field: &str, name: &str) -> Result<bool, LineProblem> {
     if field.starts_with('|') {
         let (salt, hash) = parse_hashed(field)?;
         Ok(hashed_name(&salt, name) == hash)
@@ -292,14 +322,12 @@ fn raw_field_matches(field: &str, name: &str) -> Result<bool, String> {
 
 /// `|1|salt|hash`. Only the `|1|` (HMAC-SHA1) scheme exists; the whole field is one
 /// hashed name.
-fn parse_hashed(field: &str) -> Result<([u8; 20], [u8; 20]), String> {
-    let rest = field
-        .strip_prefix("|1|")
-        .ok_or("unknown host hash scheme")?;
-    let (salt, hash) = rest.split_once('|').ok_or("malformed hashed host")?;
+fn parse_hashed(field: &str) -> Result<([u8; 20], [u8; 20]), LineProblem> {
+    let rest = field.strip_prefix("|1|").ok_or(LineProblem::HashScheme)?;
+    let (salt, hash) = rest.split_once('|').ok_or(LineProblem::MalformedHash)?;
     Ok((
-        decode_20(salt).ok_or("bad hashed-host salt")?,
-        decode_20(hash).ok_or("bad hashed-host hash")?,
+        decode_20(salt).ok_or(LineProblem::BadSalt)?,
+        decode_20(hash).ok_or(LineProblem::BadHash)?,
     ))
 }
 
@@ -326,64 +354,6 @@ pub fn lookup_name(host: &str, port: u16) -> String {
     } else {
         format!("[{host}]:{port}")
     }
-}
-
-/// Outcome of matching a name against a comma-separated pattern list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PatternMatch {
-    /// No pattern matched.
-    None,
-    /// A positive pattern matched and no negated one did.
-    Positive,
-    /// A negated pattern (`!pat`) matched: the list does not match, whatever else does.
-    Negated,
-}
-
-/// Matches `name` against `list` (`pat1,!pat2,...`), case-insensitively.
-pub fn match_pattern_list(name: &str, list: &str) -> PatternMatch {
-    let mut positive = false;
-    for pattern in list.split(',') {
-        let (negated, pattern) = match pattern.strip_prefix('!') {
-            Some(p) => (true, p),
-            None => (false, pattern),
-        };
-        if glob_match(pattern, name) {
-            if negated {
-                return PatternMatch::Negated;
-            }
-            positive = true;
-        }
-    }
-    if positive {
-        PatternMatch::Positive
-    } else {
-        PatternMatch::None
-    }
-}
-
-/// `*` matches any run of bytes (also none), `?` exactly one; nothing else is special.
-/// ASCII letters compare case-insensitively. Byte-wise like OpenSSH's `match_pattern`.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    // Where the last `*` was and which text position it is currently absorbing up to.
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] != b'*' && (p[pi] == b'?' || p[pi].eq_ignore_ascii_case(&t[ti])) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((spi, sti)) = star {
-            pi = spi + 1;
-            ti = sti + 1;
-            star = Some((spi, sti + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
 }
 
 /// OpenSSH's key type family: ECDSA keys of every curve are one type, as in `sshkey.c`.

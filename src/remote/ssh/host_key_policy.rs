@@ -3,7 +3,7 @@
 //! `accept-new`), and the messages that tell the user what to do.
 //!
 //! The SSH layer calls [`verify_host_key`] from russh's `check_server_key` and turns an
-//! `Err(message)` into `RemoteError::HostKey(message)`. It may also call
+//! `Err(refusal)` into `RemoteError::HostKey(refusal)`. It may also call
 //! [`preferred_host_key_algorithms`] to offer the already-known key types first, as
 //! OpenSSH does, so that a server with several host keys presents the known one.
 
@@ -11,12 +11,11 @@ use std::path::{Path, PathBuf};
 
 use russh::keys::ssh_key::{Algorithm, PublicKey};
 
-use super::KnownHostsPolicy;
 use super::known_hosts::{
     self, DEFAULT_SSH_PORT, KnownHostsFile, LearnLock, LineRef, Verdict, fingerprint,
     key_type_name, lookup_name,
 };
-use crate::remote::{SshTarget, quote};
+use crate::remote::{KnownHostsPolicy, SshTarget, quote};
 
 /// Why a host key was accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +35,39 @@ pub enum Decision {
     },
     /// Unknown host under `accept-new`: append the key to `target.learn_file`.
     Learn,
-    /// Refuse the connection; the message says why and what to do.
-    Refuse(String),
+    /// Refuse the connection; the refusal says why and what to do.
+    Refuse(HostKeyRefusal),
+}
+
+/// Why a host key was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyProblem {
+    /// No known_hosts line for the host (under `strict`).
+    Unknown,
+    /// The host is known with other keys: possibly a man in the middle.
+    Changed,
+    /// An `@revoked` line holds the key.
+    Revoked,
+    /// The key could not be checked or recorded (known_hosts unwritable, a host
+    /// certificate, ...).
+    Unusable,
+}
+
+/// A refused host key: what kind of problem, and the complete message for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct HostKeyRefusal {
+    pub problem: HostKeyProblem,
+    pub message: String,
+}
+
+impl HostKeyRefusal {
+    pub fn new(problem: HostKeyProblem, message: impl Into<String>) -> Self {
+        HostKeyRefusal {
+            problem,
+            message: message.into(),
+        }
+    }
 }
 
 /// Checks `key`, offered by `target`, against its known_hosts files
@@ -60,7 +90,10 @@ pub enum Decision {
 /// The `Err` message is complete and meant for the user (`RemoteError::HostKey`).
 /// Reads files and may append to one (milliseconds, see BENCHMARKS.md): fine
 /// to call from russh's `check_server_key`.
-pub fn verify_host_key(target: &SshTarget, key: &PublicKey) -> Result<HostKeyOutcome, String> {
+pub fn verify_host_key(
+    target: &SshTarget,
+    key: &PublicKey,
+) -> Result<HostKeyOutcome, HostKeyRefusal> {
     let files = load_target_files(target);
     match decide(target, &files, key) {
         Decision::Accept { at } => {
@@ -75,12 +108,15 @@ pub fn verify_host_key(target: &SshTarget, key: &PublicKey) -> Result<HostKeyOut
 /// Appends the key of an unknown host under `accept-new`, deciding again under the
 /// learn file's lock: another connection may have learned this host (or a different
 /// key for it) since the files were read.
-fn learn(target: &SshTarget, key: &PublicKey) -> Result<HostKeyOutcome, String> {
+fn learn(target: &SshTarget, key: &PublicKey) -> Result<HostKeyOutcome, HostKeyRefusal> {
     let cannot_record = |e: std::io::Error| {
-        format!(
-            "cannot record the host key of {} in {}: {e}",
-            describe(target),
-            target.learn_file.display()
+        HostKeyRefusal::new(
+            HostKeyProblem::Unusable,
+            format!(
+                "cannot record the host key of {} in {}: {e}",
+                describe(target),
+                target.learn_file.display()
+            ),
         )
     };
     let mut lock = LearnLock::acquire(&target.learn_file).map_err(cannot_record)?;
@@ -120,15 +156,20 @@ pub fn decide(target: &SshTarget, files: &[KnownHostsFile], key: &PublicKey) -> 
     }
     match verdict {
         Verdict::Trusted { at } => Decision::Accept { at },
-        Verdict::Revoked { at } => Decision::Refuse(revoked_message(target, key, &at)),
-        Verdict::Changed { known, same_type } => {
-            Decision::Refuse(changed_message(target, key, &known, same_type, &name))
-        }
+        Verdict::Revoked { at } => Decision::Refuse(HostKeyRefusal::new(
+            HostKeyProblem::Revoked,
+            revoked_message(target, key, &at),
+        )),
+        Verdict::Changed { known, same_type } => Decision::Refuse(HostKeyRefusal::new(
+            HostKeyProblem::Changed,
+            changed_message(target, key, &known, same_type, &name),
+        )),
         Verdict::Unknown { cert_authority } => match target.policy {
             KnownHostsPolicy::AcceptNew => Decision::Learn,
-            KnownHostsPolicy::Strict => {
-                Decision::Refuse(unknown_message(target, key, cert_authority.as_ref()))
-            }
+            KnownHostsPolicy::Strict => Decision::Refuse(HostKeyRefusal::new(
+                HostKeyProblem::Unknown,
+                unknown_message(target, key, cert_authority.as_ref()),
+            )),
         },
     }
 }
@@ -340,17 +381,21 @@ mod tests {
         let t = target(dir.path(), KnownHostsPolicy::Strict);
         let err = verify_host_key(&t, &key("ed25519_a")).unwrap_err();
         let fp = fingerprint(&key("ed25519_a"));
-        assert!(err.contains("web1 (10.0.0.5:22) is not known"), "{err}");
-        assert!(err.contains(&format!("ED25519 {fp}")), "{err}");
+        assert!(
+            err.message.contains("web1 (10.0.0.5:22) is not known"),
+            "{err}"
+        );
+        assert!(err.message.contains(&format!("ED25519 {fp}")), "{err}");
         let learn = dir.path().join("user_known_hosts");
         assert!(
-            err.contains(&format!(
+            err.message.contains(&format!(
                 "ssh-keyscan -p 22 -t ed25519 10.0.0.5 >> {}",
                 quote(&learn.display().to_string())
             )),
             "{err}"
         );
-        assert!(err.contains("accept-new"), "{err}");
+        assert!(err.message.contains("accept-new"), "{err}");
+        assert_eq!(err.problem, HostKeyProblem::Unknown);
         assert!(!learn.exists(), "strict must not write");
     }
 
@@ -377,7 +422,8 @@ mod tests {
         // A different key for the learned host is a change, even under accept-new.
         let err = verify_host_key(&t, &key("ed25519_a")).unwrap_err();
         assert!(
-            err.starts_with("WARNING: HOST KEY FOR web1 (10.0.0.5:2222) HAS CHANGED"),
+            err.message
+                .starts_with("WARNING: HOST KEY FOR web1 (10.0.0.5:2222) HAS CHANGED"),
             "{err}"
         );
     }
@@ -401,7 +447,8 @@ mod tests {
         ));
         // A different key raced in: it is a change now, refused, not learned.
         let err = learn(&t, &key("ed25519_b")).unwrap_err();
-        assert!(err.contains("HAS CHANGED"), "{err}");
+        assert!(err.message.contains("HAS CHANGED"), "{err}");
+        assert_eq!(err.problem, HostKeyProblem::Changed);
         let text = std::fs::read_to_string(&t.learn_file).unwrap();
         assert_eq!(text.lines().count(), 1, "{text}");
         // Threads racing through verify_host_key end with one line too.
@@ -435,22 +482,32 @@ mod tests {
         for policy in [KnownHostsPolicy::Strict, KnownHostsPolicy::AcceptNew] {
             let t = target(dir.path(), policy);
             let err = verify_host_key(&t, &key("ed25519_b")).unwrap_err();
-            assert!(err.contains("HAS CHANGED"), "{err}");
+            assert!(err.message.contains("HAS CHANGED"), "{err}");
             assert!(
-                err.contains(&format!("{}:2 holds ED25519", user.display())),
+                err.message
+                    .contains(&format!("{}:2 holds ED25519", user.display())),
                 "{err}"
             );
-            assert!(err.contains(&fingerprint(&key("ed25519_a"))), "{err}");
-            assert!(err.contains(&fingerprint(&key("ed25519_b"))), "{err}");
-            assert!(err.contains("eavesdropping"), "{err}");
-            assert!(err.contains("ssh-keygen -R 10.0.0.5 -f "), "{err}");
+            assert!(
+                err.message.contains(&fingerprint(&key("ed25519_a"))),
+                "{err}"
+            );
+            assert!(
+                err.message.contains(&fingerprint(&key("ed25519_b"))),
+                "{err}"
+            );
+            assert!(err.message.contains("eavesdropping"), "{err}");
+            assert!(err.message.contains("ssh-keygen -R 10.0.0.5 -f "), "{err}");
         }
         // Nothing was appended by accept-new.
         assert_eq!(std::fs::read_to_string(&user).unwrap().lines().count(), 2);
         // Only another type known: still a change (OpenSSH agrees).
         let t = target(dir.path(), KnownHostsPolicy::AcceptNew);
         let err = verify_host_key(&t, &key("rsa2048")).unwrap_err();
-        assert!(err.contains("only a key of another type is known"), "{err}");
+        assert!(
+            err.message.contains("only a key of another type is known"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -465,8 +522,12 @@ mod tests {
         .unwrap();
         for policy in [KnownHostsPolicy::Strict, KnownHostsPolicy::AcceptNew] {
             let err = verify_host_key(&target(dir.path(), policy), &key("ecdsa256")).unwrap_err();
-            assert!(err.contains("REVOKED"), "{err}");
-            assert!(err.contains(&format!("{}:1", global.display())), "{err}");
+            assert!(err.message.contains("REVOKED"), "{err}");
+            assert_eq!(err.problem, HostKeyProblem::Revoked);
+            assert!(
+                err.message.contains(&format!("{}:1", global.display())),
+                "{err}"
+            );
         }
     }
 
@@ -486,9 +547,10 @@ mod tests {
         ));
         // A different key under the bare name does not make [host]:port "changed".
         let err = verify_host_key(&t, &key("ed25519_b")).unwrap_err();
-        assert!(err.contains("is not known"), "{err}");
+        assert!(err.message.contains("is not known"), "{err}");
         assert!(
-            err.contains("ssh-keyscan -p 2222 -t ed25519 10.0.0.5"),
+            err.message
+                .contains("ssh-keyscan -p 2222 -t ed25519 10.0.0.5"),
             "{err}"
         );
     }
@@ -509,13 +571,13 @@ mod tests {
             HostKeyOutcome::Trusted { .. }
         ));
         let err = verify_host_key(&t, &key("ecdsa256")).unwrap_err();
-        assert!(err.contains("HAS CHANGED"), "{err}");
-        assert!(err.contains("ssh-keygen -R backend-vip"), "{err}");
+        assert!(err.message.contains("HAS CHANGED"), "{err}");
+        assert!(err.message.contains("ssh-keygen -R backend-vip"), "{err}");
         // Unknown alias: the suggestion is the exact line, keyed by the alias.
         t.known_hosts_name = "other-vip".into();
         let err = verify_host_key(&t, &key("ecdsa256")).unwrap_err();
         assert!(
-            err.contains(": other-vip ecdsa-sha2-nistp256 AAAA"),
+            err.message.contains(": other-vip ecdsa-sha2-nistp256 AAAA"),
             "{err}"
         );
         t.policy = KnownHostsPolicy::AcceptNew;
@@ -540,8 +602,11 @@ mod tests {
         .unwrap();
         let t = target(dir.path(), KnownHostsPolicy::Strict);
         let err = verify_host_key(&t, &key("ed25519_b")).unwrap_err();
-        assert!(err.contains("is not known"), "{err}");
-        assert!(err.contains("does not support host certificates"), "{err}");
+        assert!(err.message.contains("is not known"), "{err}");
+        assert!(
+            err.message.contains("does not support host certificates"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -552,6 +617,6 @@ mod tests {
         std::fs::write(dir.path().join("blocker"), "").unwrap();
         t.learn_file = dir.path().join("blocker/known_hosts");
         let err = verify_host_key(&t, &key("ed25519_a")).unwrap_err();
-        assert!(err.contains("cannot record the host key"), "{err}");
+        assert!(err.message.contains("cannot record the host key"), "{err}");
     }
 }
