@@ -576,3 +576,168 @@ fn frames_use_only_colours_the_terminal_has() {
             .any(|c| matches!(c, Color::Rgb(..)))
     );
 }
+
+// ---- views as components ----
+
+/// A frame with its styles: each row's text, then its runs of one style
+/// (`start..end fg/bg +modifiers`), so a snapshot catches a colour change too.
+fn render_styled(app: &mut App) -> String {
+    app.prepare();
+    let mut term = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
+    term.draw(|f| ui::draw(f, app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut text = String::new();
+        let mut runs: Vec<(u16, u16, String)> = Vec::new();
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            text.push_str(c.symbol());
+            let style = format!("{:?}/{:?} {:?}", c.fg, c.bg, c.modifier);
+            match runs.last_mut() {
+                Some((_, end, s)) if *s == style => *end = x + 1,
+                _ => runs.push((x, x + 1, style)),
+            }
+        }
+        out.push_str(&format!("{text}\n"));
+        for (start, end, style) in runs {
+            out.push_str(&format!("    {start}..{end} {style}\n"));
+        }
+    }
+    out
+}
+
+#[test]
+fn theme_dark_styles() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 80, 12);
+    app.set_theme("dark").unwrap();
+    insta::assert_snapshot!(render_styled(&mut app));
+}
+
+#[test]
+fn theme_light_styles() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 80, 12);
+    app.set_theme("light").unwrap();
+    insta::assert_snapshot!(render_styled(&mut app));
+}
+
+#[test]
+fn theme_high_contrast_styles() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 80, 12);
+    app.set_theme("high-contrast").unwrap();
+    insta::assert_snapshot!(render_styled(&mut app));
+}
+
+#[test]
+fn clicks_on_the_tab_bar_hit_exactly_the_labels() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let click = |column| {
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row: 1,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    // " 1 Fleet " is columns 0-8, "│" is 9, " 2 Host " 10-17. Columns 18-39 used
+    // to select the Host tab although nothing is drawn there.
+    for column in [9, 18, 25, 39] {
+        app.update(click(column));
+        assert!(!on_host_view(&app), "column {column} is not on a label");
+    }
+    app.update(click(17));
+    assert!(on_host_view(&app), "a click on the Host label shows it");
+    app.update(click(3));
+    assert!(!on_host_view(&app));
+    let text = render(&mut app);
+    let tab_row = text.lines().nth(1).unwrap();
+    assert!(
+        tab_row.starts_with("\" 1 Fleet │ 2 Host: cache1 "),
+        "{tab_row}"
+    );
+}
+
+#[test]
+fn collectors_follow_the_views_on_screen() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    let tail = Need::LogTail {
+        host: 0,
+        target: LogTarget::Unit("nginx".into()),
+    };
+    assert_eq!(app.needs(), [Need::HostHealth, Need::HttpChecks]);
+    keys(&mut app, ":host web1");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.needs().contains(&Need::Processes { host: 0 }));
+    assert!(app.needs().contains(&tail));
+    // Back on the fleet: processes are no longer probed, the log keeps following.
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.needs().contains(&Need::Processes { host: 0 }));
+    assert!(app.needs().contains(&tail));
+    keys(&mut app, "2");
+    assert!(app.needs().contains(&Need::Processes { host: 0 }));
+}
+
+#[test]
+fn a_reopened_host_does_not_repeat_its_log() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    keys(&mut app, ":host web1");
+    key(&mut app, KeyCode::Enter);
+    let before = app
+        .view::<host::HostView>()
+        .unwrap()
+        .log()
+        .unwrap()
+        .lines
+        .len();
+    keys(&mut app, ":host db1");
+    key(&mut app, KeyCode::Enter);
+    keys(&mut app, ":host web1");
+    key(&mut app, KeyCode::Enter);
+    // The restarted tail sends its backlog (the last lines) again, then a new one.
+    let mut backlog: Vec<String> = app
+        .view::<host::HostView>()
+        .unwrap()
+        .log()
+        .unwrap()
+        .lines
+        .iter()
+        .rev()
+        .take(10)
+        .rev()
+        .cloned()
+        .collect();
+    backlog.push("a new line".into());
+    app.update(Event::LogLines {
+        host: 0,
+        lines: backlog,
+    });
+    let log = app.view::<host::HostView>().unwrap().log().unwrap();
+    assert_eq!(log.lines.len(), before + 1, "only the new line was added");
+    assert_eq!(log.lines.back().map(String::as_str), Some("a new line"));
+}
+
+#[test]
+fn a_changed_host_key_is_an_alarm_not_a_timeout() {
+    let mut app = fixtures::mixed_fleet(Environment::Development, 160, 48);
+    let mut h = fixtures::healthy("web1", "10.0.0.11", &["web"], 1);
+    h.status = Status::Unreachable;
+    h.error = Some("WARNING: HOST KEY FOR web1 HAS CHANGED".into());
+    h.error_kind = Some(crate::remote::ErrorKind::HostKeyChanged);
+    app.update(Event::Health {
+        host: 0,
+        health: Box::new(h),
+        at: NOW,
+    });
+    let text = render(&mut app);
+    let web1 = text.lines().find(|l| l.contains("web1 ")).unwrap();
+    assert!(web1.contains("HOST KEY CHANGED: WARNING"), "{web1}");
+    assert!(!web1.contains("unreachable:"), "{web1}");
+    assert!(
+        text.contains("web1 HOST KEY CHANGED"),
+        "the alert says so: {text}"
+    );
+    // cache1 timed out: still the plain unreachable wording.
+    let cache1 = text.lines().find(|l| l.contains("cache1 ")).unwrap();
+    assert!(cache1.contains("unreachable: timeout after 5s"), "{cache1}");
+}
