@@ -2,6 +2,7 @@
 //! runs (the screen belongs to the TUI). `OPSCTL_LOG` sets the filter
 //! (e.g. `opsctl=debug`); the default is `warn`.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use tracing_subscriber::EnvFilter;
@@ -21,11 +22,15 @@ fn filter(default: &str) -> EnvFilter {
     EnvFilter::try_from_env("OPSCTL_LOG").unwrap_or_else(|_| EnvFilter::new(default))
 }
 
-/// Logs to stderr (subcommands).
+/// Logs to stderr (subcommands). Colour only on a terminal, and never with
+/// `NO_COLOR`: a log piped into a file or a CI log must not carry escape codes.
 pub fn init_stderr() {
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter("warn"))
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false)
         .try_init();
 }

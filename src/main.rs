@@ -1,14 +1,22 @@
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use opsctl::cli::{self, exit};
 use opsctl::config::load;
 use opsctl::logging;
 
+/// `0.1.0 (rev 1a2b3c4d5e6f)`: the release and the git revision it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (rev ",
+    env!("OPSCTL_GIT_REVISION"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "opsctl",
-    version,
+    version = VERSION,
     about = "Terminal ops console and profiler for production hosting",
     after_help = "With no subcommand, opens the console on the chosen profile."
 )]
@@ -31,6 +39,13 @@ enum Commands {
     /// Validate profiles, print the resolved profile, show where opsctl looks.
     #[command(subcommand)]
     Config(cli::config::ConfigCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `opsctl man | man -l -`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -47,6 +62,15 @@ fn main() -> ExitCode {
         Some(Commands::Config(cmd)) => cli::config::run(cmd, profile),
         Some(Commands::Health(args)) => run_health(profile, args),
         Some(Commands::Console(args)) => run_console(profile, args),
+        Some(Commands::Completions { shell }) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "opsctl", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+        Some(Commands::Man) => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map(|()| exit::OK)
+            .map_err(anyhow::Error::from),
         None => run_console(profile, &cli::console::ConsoleArgs::default()),
     };
     match result {
