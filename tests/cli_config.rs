@@ -159,3 +159,72 @@ fn example_production_profile_is_accepted() {
             predicate::str::contains("shop-production").and(predicate::str::contains("4 hosts")),
         );
 }
+
+#[test]
+fn an_empty_profile_name_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("opsctl")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_remove("OPSCTL_PROFILE")
+        .args(["--profile", "", "config", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("profile name is empty"), "{err}");
+}
+
+#[test]
+fn version_names_the_git_revision() {
+    let out = assert_cmd::Command::cargo_bin("opsctl")
+        .unwrap()
+        .arg("--version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("opsctl 0."), "{text}");
+    // Built from this checkout: the revision git reports (maybe with -dirty).
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert!(!head.is_empty());
+    assert!(text.contains(&format!("(rev {head}")), "{text} vs {head}");
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = assert_cmd::Command::cargo_bin("opsctl")
+            .unwrap()
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("opsctl") && text.contains("digest"),
+            "{shell}: {text}"
+        );
+    }
+    let out = assert_cmd::Command::cargo_bin("opsctl")
+        .unwrap()
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(".TH opsctl 1") && text.contains("health"),
+        "{text}"
+    );
+    let bad = assert_cmd::Command::cargo_bin("opsctl")
+        .unwrap()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

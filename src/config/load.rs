@@ -58,6 +58,10 @@ pub enum LoadError {
     },
     #[error("{0}")]
     Invalid(Box<Diagnostic>),
+    #[error(
+        "the profile name is empty (--profile '' or OPSCTL_PROFILE=''); name a profile, a file, or leave it out for the embedded `local` profile"
+    )]
+    EmptyName,
 }
 
 fn list_paths(paths: &[PathBuf]) -> String {
@@ -157,7 +161,8 @@ pub fn available_profiles() -> Vec<String> {
 /// Loads the profile named by `spec`, or the embedded `local` profile.
 pub fn load(spec: Option<&str>) -> Result<LoadedProfile, LoadError> {
     let path = match spec {
-        None | Some("") => None,
+        None => None,
+        Some(s) if s.trim().is_empty() => return Err(LoadError::EmptyName),
         Some(s) => locate(s)?,
     };
     match path {
@@ -213,11 +218,31 @@ fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> Diagnostic {
     diag
 }
 
-/// serde says "field"; users write keys.
+/// serde says "field" and Rust's type names; users write keys and numbers.
 fn reword(message: &str) -> String {
-    message
+    let mut m = message
         .replace("unknown field", "unknown key")
-        .replace("missing field", "missing key")
+        .replace("missing field", "missing key");
+    for (rust, words) in [
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+    ] {
+        if let Some(at) = m.find(rust) {
+            // Only a whole word: `expected u16`, not `expected u1600`.
+            let end = at + rust.len();
+            if !m[end..].starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                m.replace_range(at..end, words);
+            }
+        }
+    }
+    m
 }
 
 /// For "unknown field `x`, expected one of `a`, `b`" (and variants), suggest the nearest.
@@ -395,6 +420,16 @@ fn validate_hosts(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
         if host.port == Some(0) {
             return Err(s.error(&at("port"), "port must be 1-65535"));
         }
+        if let Some(addr) = &host.address {
+            if addr.trim().is_empty() || addr.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(s
+                    .error(
+                        &at("address"),
+                        "address must be a host name, an IP address or an ssh_config alias",
+                    )
+                    .with_hint("leave `address` out to use the host's name"));
+            }
+        }
         if host.transport == Transport::Local
             && (host.jump.as_deref().is_some_and(|j| !j.is_empty()))
         {
@@ -518,6 +553,38 @@ mod tests {
         let d = err("name = \"x\"\n[[hosts]]\nname = \"a\"\nport = \"22\"\n");
         assert_eq!(d.line, 4, "{d}");
         assert!(d.to_string().starts_with("p.toml:4:"), "{d}");
+    }
+
+    #[test]
+    fn type_errors_speak_of_numbers_not_rust_types() {
+        let d = err("name = \"x\"\n[health]\ninterval_secs = \"fast\"\n");
+        let text = d.to_string();
+        assert!(text.contains("expected a number"), "{text}");
+        assert!(!text.contains("f64"), "{text}");
+        let d = err("name = \"x\"\n[[hosts]]\nname = \"a\"\nport = 70000\n");
+        let text = d.to_string();
+        assert!(text.contains("a whole number from 0 to 65535"), "{text}");
+        assert!(!text.contains("u16"), "{text}");
+    }
+
+    #[test]
+    fn an_empty_address_is_refused() {
+        for addr in ["", "  ", "web 1"] {
+            let d = err(&format!(
+                "name = \"x\"\n[[hosts]]\nname = \"a\"\naddress = {addr:?}\n"
+            ));
+            assert_eq!(d.line, 4, "{d}");
+            assert!(d.message.contains("address must be"), "{d}");
+        }
+    }
+
+    #[test]
+    fn an_empty_profile_name_is_an_error_not_the_local_profile() {
+        for spec in ["", " "] {
+            let e = load(Some(spec)).unwrap_err();
+            assert!(matches!(e, LoadError::EmptyName), "{e}");
+            assert!(e.to_string().contains("profile name is empty"), "{e}");
+        }
     }
 
     #[test]
