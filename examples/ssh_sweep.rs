@@ -54,6 +54,7 @@ fn targets(profile: &Profile) -> Vec<SshTarget> {
                 learn_file: known.first().cloned().unwrap_or_default(),
                 policy: profile.ssh.known_hosts,
                 jump: None,
+                proxy_command: None,
                 connect_timeout: Duration::from_secs_f64(profile.ssh.connect_timeout_secs),
                 keepalive: Duration::from_secs_f64(profile.ssh.keepalive_secs),
             }

@@ -389,6 +389,7 @@ fn opsctl_outcome(
         learn_file: user_file.to_path_buf(),
         policy: opsctl::config::KnownHostsPolicy::Strict,
         jump: None,
+        proxy_command: None,
         connect_timeout: std::time::Duration::from_secs(5),
         keepalive: std::time::Duration::from_secs(15),
     };

@@ -61,6 +61,7 @@ fn target(n: usize) -> SshTarget {
         learn_file: known_hosts(),
         policy: KnownHostsPolicy::Strict,
         jump: None,
+        proxy_command: None,
         connect_timeout: Duration::from_secs(5),
         keepalive: Duration::from_secs(15),
     }

@@ -182,6 +182,7 @@ fn ssh_target(
         learn_file,
         policy: want.policy.unwrap_or(ssh.known_hosts),
         jump,
+        proxy_command: None,
         connect_timeout: Duration::from_secs_f64(ssh.connect_timeout_secs),
         keepalive: Duration::from_secs_f64(ssh.keepalive_secs),
     })

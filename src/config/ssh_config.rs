@@ -35,6 +35,8 @@ pub struct SshConfigResolved {
     pub identities_only: bool,
     /// `ProxyJump`, as written (`[user@]host[:port]`, comma-separated for a chain).
     pub proxy_jump: Option<String>,
+    /// `ProxyCommand`, as written (`%h`, `%p`, ... not yet expanded).
+    pub proxy_command: Option<String>,
     pub user_known_hosts_files: Vec<PathBuf>,
     pub global_known_hosts_files: Vec<PathBuf>,
     pub strict_host_key_checking: StrictHostKeyChecking,
@@ -404,6 +406,9 @@ pub fn parse_ssh_g(
         proxy_jump: first("proxyjump")
             .filter(|v| !v.eq_ignore_ascii_case("none"))
             .map(str::to_string),
+        proxy_command: first("proxycommand")
+            .filter(|v| !v.eq_ignore_ascii_case("none"))
+            .map(str::to_string),
         user_known_hosts_files: path_list("userknownhostsfile"),
         global_known_hosts_files: path_list("globalknownhostsfile"),
         strict_host_key_checking: first("stricthostkeychecking")
@@ -478,6 +483,13 @@ pub fn parse_fallback(
                 }
                 _ if !active => {}
                 "identityfile" => identity_files.extend(args.first().cloned()),
+                // The rest of the line is one shell command, quotes and all.
+                "proxycommand" => {
+                    let rest = raw.trim_start();
+                    let rest = rest[keyword.len()..].trim_start();
+                    let rest = rest.strip_prefix('=').unwrap_or(rest).trim();
+                    found.entry(keyword).or_insert_with(|| vec![rest.to_string()]);
+                }
                 _ => {
                     found.entry(keyword).or_insert(args);
                 }
@@ -524,6 +536,9 @@ pub fn parse_fallback(
         identity_files,
         identities_only: first("identitiesonly").is_some_and(is_yes),
         proxy_jump: first("proxyjump")
+            .filter(|v| !v.eq_ignore_ascii_case("none"))
+            .map(str::to_string),
+        proxy_command: first("proxycommand")
             .filter(|v| !v.eq_ignore_ascii_case("none"))
             .map(str::to_string),
         user_known_hosts_files: path_list(

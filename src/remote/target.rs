@@ -26,7 +26,12 @@ pub struct SshTarget {
     pub learn_file: PathBuf,
     pub policy: KnownHostsPolicy,
     /// A bastion reached first; this host is then reached through it (direct-tcpip).
+    /// The bastion may have a bastion of its own (a `ProxyJump a,b` chain).
     pub jump: Option<Box<SshTarget>>,
+    /// OpenSSH's `ProxyCommand`, tokens already expanded: the SSH session runs
+    /// over this local command's stdin and stdout (SSM, cloudflared, corkscrew,
+    /// `ssh -W`). Unused when `jump` is set.
+    pub proxy_command: Option<String>,
     pub connect_timeout: Duration,
     pub keepalive: Duration,
 }

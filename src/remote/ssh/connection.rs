@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::handler::ClientHandler;
+use super::proxy_command::{self, ProxyProcess};
 use super::host_key_policy::{HostKeyProblem, HostKeyRefusal};
 use super::{auth, host_key};
 use crate::remote::{ConnectCause, RemoteError, SshTarget};
@@ -30,6 +31,8 @@ pub(crate) struct Connection {
     pub(crate) handle: Handle<ClientHandler>,
     /// The bastion's connection, kept open while this one runs through it.
     _bastion: Option<Box<Connection>>,
+    /// The ProxyCommand carrying this connection (killed when it is dropped).
+    _proxy: Option<ProxyProcess>,
 }
 
 impl Connection {
@@ -234,12 +237,18 @@ pub(crate) fn connect(target: Arc<SshTarget>, agent: Option<Arc<Path>>) -> Boxed
     Box::pin(async move {
         let (handler, refusal) = ClientHandler::new(Arc::clone(&target));
         let config = config(&target);
-        let (handshake, bastion) = match &target.jump {
-            None => {
+        let mut proxy = None;
+        let (handshake, bastion) = match (&target.jump, &target.proxy_command) {
+            (None, Some(command)) => {
+                let (stream, process) = proxy_command::spawn(command, &target.label)?;
+                proxy = Some(process);
+                (client::connect_stream(config, stream, handler).await, None)
+            }
+            (None, None) => {
                 let tcp = tcp_connect(&target).await?;
                 (client::connect_stream(config, tcp, handler).await, None)
             }
-            Some(jump) => {
+            (Some(jump), _) => {
                 let bastion = connect(Arc::new((**jump).clone()), agent.clone())
                     .await
                     .map_err(|e| via_bastion(&target, &jump.label, e))?;
@@ -274,6 +283,14 @@ pub(crate) fn connect(target: Arc<SshTarget>, agent: Option<Arc<Path>>) -> Boxed
             Ok(handle) => handle,
             Err(e) => {
                 let refused = refusal.lock().ok().and_then(|mut slot| slot.take());
+                // A proxy that died explains the failure better than the handshake.
+                if let Some(why) = proxy.as_mut().and_then(ProxyProcess::explain) {
+                    return Err(RemoteError::Connect {
+                        host: target.label.clone(),
+                        reason: why,
+                        cause: ConnectCause::Handshake,
+                    });
+                }
                 return Err(match refused {
                     Some(why) => RemoteError::HostKey(why),
                     None => handshake_error(&target, e),
@@ -284,6 +301,7 @@ pub(crate) fn connect(target: Arc<SshTarget>, agent: Option<Arc<Path>>) -> Boxed
         Ok(Connection {
             handle,
             _bastion: bastion,
+            _proxy: proxy,
         })
     })
 }

@@ -348,6 +348,7 @@ mod tests {
             learn_file: dir.join("user_known_hosts"),
             policy,
             jump: None,
+            proxy_command: None,
             connect_timeout: Duration::from_secs(5),
             keepalive: Duration::from_secs(15),
         }

@@ -12,6 +12,7 @@ mod host_key;
 pub mod host_key_policy;
 pub mod known_hosts;
 pub mod pattern;
+mod proxy_command;
 
 use std::path::PathBuf;
 use std::sync::Arc;
