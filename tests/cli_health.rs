@@ -101,31 +101,19 @@ fn sandbox_hosts_are_probed_over_ssh() {
         .unwrap();
     let report = json(&out.stdout);
     let hosts = report["hosts"].as_array().unwrap();
-    assert!(hosts.len() >= 4, "{report}");
+    assert!(hosts.len() >= 5, "the site has five hosts: {report}");
     for h in hosts {
         assert_ne!(h["status"], "unreachable", "{h}");
         assert!(h["uptime_secs"].as_f64().unwrap() > 0.0);
     }
     // The human table names every host.
     let out = opsctl(&state)
-        .args([
-            "--profile",
-            "sandbox.toml",
-            "health",
-            "sandbox1",
-            "sandbox2",
-        ])
+        .args(["--profile", "sandbox.toml", "health", "web1", "web2"])
         .output()
         .unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        table.contains("sandbox1") && table.contains("sandbox2"),
-        "{table}"
-    );
-    assert!(
-        !table.contains("sandbox3"),
-        "only the named targets: {table}"
-    );
+    assert!(table.contains("web1") && table.contains("web2"), "{table}");
+    assert!(!table.contains("db1"), "only the named targets: {table}");
 }
 
 #[test]
@@ -167,11 +155,8 @@ fn dead_and_hung_hosts_do_not_hold_up_the_others() {
             .unwrap()
             .contains("timed out")
     );
-    for n in 1..=4 {
-        assert_ne!(
-            host(&report, &format!("sandbox{n}"))["status"],
-            "unreachable"
-        );
+    for name in ["web1", "web2", "db1", "lb1", "lb2"] {
+        assert_ne!(host(&report, name)["status"], "unreachable", "{name}");
     }
     drop(hung);
 }
@@ -193,13 +178,13 @@ fn unknown_host_key_is_refused_under_strict_and_learned_under_accept_new() {
             profile.to_str().unwrap(),
             "health",
             "--json",
-            "sandbox1",
+            "web1",
         ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let report = json(&out.stdout);
-    let h = host(&report, "sandbox1");
+    let h = host(&report, "web1");
     assert_eq!(h["status"], "unreachable");
     let err = h["error"].as_str().unwrap();
     assert!(
@@ -222,16 +207,12 @@ fn unknown_host_key_is_refused_under_strict_and_learned_under_accept_new() {
             profile.to_str().unwrap(),
             "health",
             "--json",
-            "sandbox1",
+            "web1",
         ])
         .output()
         .unwrap();
     let report = json(&out.stdout);
-    assert_ne!(
-        host(&report, "sandbox1")["status"],
-        "unreachable",
-        "{report}"
-    );
+    assert_ne!(host(&report, "web1")["status"], "unreachable", "{report}");
     let learned = std::fs::read_to_string(&known).unwrap();
     assert_eq!(learned.lines().count(), 1, "{learned}");
     assert!(
@@ -243,7 +224,7 @@ fn unknown_host_key_is_refused_under_strict_and_learned_under_accept_new() {
 #[test]
 fn changed_host_key_is_refused_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    // Claim sandbox1's address holds sandbox2's keys.
+    // Claim web1's address holds web2's keys.
     let sandbox_known = std::fs::read_to_string(sandbox().join("ssh/known_hosts")).unwrap();
     let forged: String = sandbox_known
         .lines()
@@ -265,15 +246,12 @@ fn changed_host_key_is_refused_naming_file_and_line() {
             profile.to_str().unwrap(),
             "health",
             "--json",
-            "sandbox1",
+            "web1",
         ])
         .output()
         .unwrap();
     let report = json(&out.stdout);
-    let err = host(&report, "sandbox1")["error"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let err = host(&report, "web1")["error"].as_str().unwrap().to_string();
     assert!(err.contains("HAS CHANGED"), "{err}");
     assert!(err.contains(&format!("{}:", known.display())), "{err}");
 }

@@ -106,7 +106,7 @@ async fn runs_commands_with_exit_codes_and_stderr() {
     assert!(r.is_connected());
     let out = r.run(&Command::new("true")).await.unwrap();
     assert!(out.success());
-    assert_eq!(r.name(), "sandbox1");
+    assert_eq!(r.name(), "web1");
 }
 
 #[tokio::test]
@@ -484,7 +484,7 @@ async fn rejected_key_names_user_host_and_what_was_tried() {
         .unwrap_err();
     assert!(matches!(err, RemoteError::Auth { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains(&format!("{user}@sandbox1")), "{msg}");
+    assert!(msg.contains(&format!("{user}@web1")), "{msg}");
     assert!(msg.contains(&key.display().to_string()), "{msg}");
     assert!(msg.contains("publickey"), "{msg}");
 }

@@ -9,14 +9,42 @@ COMPONENTS_DIR="$SANDBOX_LIB_DIR/components"
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: error: %s\n' "$*" >&2; exit 1; }
 
-# Every component, in start order: the file names under components/ (sorted), ssh first
-# because the other components' hosts are reached through it.
+# Every component, in start order: ssh first (the site's machines), then the databases,
+# the app servers (which migrate into both databases) and the load balancers in front.
+# `down` stops them in reverse.
+SANDBOX_COMPONENTS=(ssh postgres mariadb app nginx)
 all_components() {
-    local f name
-    [[ -f "$COMPONENTS_DIR/ssh.sh" ]] && echo ssh
-    for f in "$COMPONENTS_DIR"/*.sh; do
-        name="$(basename "$f" .sh)"
-        [[ "$name" == ssh ]] || echo "$name"
+    printf '%s\n' "${SANDBOX_COMPONENTS[@]}"
+}
+
+# The site: host N (1-based) of the ssh component is a named machine of the site on its
+# own loopback address 127.0.0.(N+1). Hosts past the site (SANDBOX_HOSTS > 5, e.g. the
+# benchmarks' 50) are plain workers named sandboxN.
+SITE_HOSTS=(web1 web2 db1 lb1 lb2)
+site_host_name() {
+    if (($1 >= 1 && $1 <= ${#SITE_HOSTS[@]})); then echo "${SITE_HOSTS[$1 - 1]}"; else echo "sandbox$1"; fi
+}
+site_host_role() {
+    case "$(site_host_name "$1")" in
+        web*) echo web ;;
+        db*) echo db ;;
+        lb*) echo lb ;;
+        *) echo worker ;;
+    esac
+}
+site_host_addr() { echo "127.0.0.$(($1 + 1))"; }
+# The address of a site host by name (web1 -> 127.0.0.2).
+site_addr_of() {
+    local i
+    for ((i = 1; i <= ${#SITE_HOSTS[@]}; i++)); do
+        [[ "${SITE_HOSTS[$i - 1]}" == "$1" ]] && { site_host_addr "$i"; return 0; }
+    done
+    die "no site host '$1' (known: ${SITE_HOSTS[*]})"
+}
+site_hosts_with_role() {
+    local i
+    for ((i = 1; i <= ${#SITE_HOSTS[@]}; i++)); do
+        [[ "$(site_host_role "$i")" == "$1" ]] && echo "${SITE_HOSTS[$i - 1]}"
     done
 }
 
@@ -39,23 +67,219 @@ pid_is_ours() {
 }
 
 # Stops one process we started: resume it first (a SIGSTOPped process never handles
-# SIGTERM), then TERM, wait up to 5 s, then KILL.
+# SIGTERM), then SIG (default TERM), wait up to SECS (default 5) s, then KILL.
 stop_pid() {
-    local pid="$1" i
+    local pid="$1" sig="${2:-TERM}" secs="${3:-5}" i
     kill -CONT "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for ((i = 0; i < 50; i++)); do
+    kill -"$sig" "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < secs * 10; i++)); do
         kill -0 "$pid" 2>/dev/null || return 0
         # A zombie child of ours counts as gone.
         [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && return 0
         sleep 0.1
     done
-    log "pid $pid ignored SIGTERM; sending SIGKILL"
+    log "pid $pid ignored SIG$sig for ${secs}s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
     for ((i = 0; i < 20; i++)); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
     done
+}
+
+# The first line of a pid file (postmaster.pid has more), or nothing.
+read_pid() { head -n1 "$1" 2>/dev/null | tr -dc '0-9' || true; }
+
+# Waits until HOST:PORT accepts TCP connections, at most SECS s.
+wait_tcp() {
+    local host="$1" port="$2" secs="${3:-30}" i
+    for ((i = 0; i < secs * 10; i++)); do
+        timeout 1 bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+need_cmd() {
+    command -v "$1" >/dev/null 2>&1 || die "$1 not found: install the $2 package (tests/install-deps does: apt-get install -y $2)"
+}
+need_file() {
+    [[ -e "$1" ]] || die "$1 not found: install the $2 package (tests/install-deps does: apt-get install -y $2)"
+}
+
+is_root() { [[ "$(id -u)" == 0 ]]; }
+
+# Runs a command as USER when we are root (databases refuse to run as root), else as us.
+as_user() {
+    local user="$1"
+    shift
+    if is_root; then runuser -u "$user" -- "$@"; else "$@"; fi
+}
+
+# Makes sure USER can reach DIR: every directory on the way needs the search (x) bit for
+# others. Adds only that bit, and only where it is missing.
+ensure_traversable() {
+    local user="$1" dir="$2" d
+    is_root || return 0
+    d="$dir"
+    while [[ "$d" != / && -n "$d" ]]; do
+        if ! runuser -u "$user" -- test -x "$d" 2>/dev/null; then
+            log "letting $user traverse $d (chmod o+x)"
+            chmod o+x "$d"
+        fi
+        d="$(dirname "$d")"
+    done
+}
+
+# Secrets: generated once into target/sandbox/secrets/NAME (mode 600), never printed.
+SECRETS_DIR="$STATE_DIR/secrets"
+secret_file() {
+    local f="$SECRETS_DIR/$1"
+    mkdir -p "$SECRETS_DIR"
+    chmod 700 "$SECRETS_DIR"
+    if [[ ! -s "$f" ]]; then
+        (umask 077 && od -An -N18 -tx1 /dev/urandom | tr -d ' \n' >"$f.new" && mv -f "$f.new" "$f")
+    fi
+    chmod 600 "$f"
+    echo "$f"
+}
+
+# Starts components this one needs (idempotent: running ones are left alone), once per run.
+SANDBOX_STARTED=" "
+sandbox_require() {
+    local c
+    for c in "$@"; do
+        [[ "$SANDBOX_STARTED" == *" $c "* ]] && continue
+        load_component "$c"
+        "${c}_up"
+        SANDBOX_STARTED+="$c "
+    done
+}
+
+# What tests and tools need to know about the sandbox: each component writes
+# env.d/COMPONENT.env (`export KEY='value'` lines) when it is up and removes it when it
+# stops; `sandbox_publish` merges them into env.sh and env.json, and writes the profile.
+ENV_D="$STATE_DIR/env.d"
+shell_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+# env_write COMPONENT KEY VALUE [KEY VALUE ...]
+env_write() {
+    local comp="$1" out
+    shift
+    mkdir -p "$ENV_D"
+    out="$ENV_D/$comp.env.new"
+    : >"$out"
+    while (($# >= 2)); do
+        printf 'export %s=%s\n' "$1" "$(shell_quote "$2")" >>"$out"
+        shift 2
+    done
+    mv -f "$out" "$ENV_D/$comp.env"
+}
+env_remove() { rm -f "$ENV_D/$1.env"; }
+
+sandbox_publish() {
+    local c f have=0
+    mkdir -p "$STATE_DIR"
+    {
+        echo "# Generated by tests/sandbox/up: what the sandbox runs and where (source it)."
+        for c in $(all_components); do
+            f="$ENV_D/$c.env"
+            [[ -f "$f" ]] || continue
+            have=1
+            echo "# $c"
+            cat "$f"
+        done
+    } >"$STATE_DIR/env.sh.new"
+    if ((have)); then
+        mv -f "$STATE_DIR/env.sh.new" "$STATE_DIR/env.sh"
+        /usr/bin/python3 - "$STATE_DIR/env.sh" "$STATE_DIR/env.json.new" <<'PY'
+import json, shlex, sys
+env = {}
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line.startswith("export "):
+        continue
+    key, _, value = shlex.split(line[len("export "):])[0].partition("=")
+    env[key] = value
+with open(sys.argv[2], "w") as f:
+    json.dump(env, f, indent=1, sort_keys=True)
+    f.write("\n")
+PY
+        mv -f "$STATE_DIR/env.json.new" "$STATE_DIR/env.json"
+    else
+        rm -f "$STATE_DIR/env.sh.new" "$STATE_DIR/env.sh" "$STATE_DIR/env.json"
+    fi
+    sandbox_write_profile
+}
+
+# The opsctl profile of the site, from what is up: hosts (ssh), their logs, and the
+# site's HTTP checks through the load balancers (nginx). Without hosts there is no
+# profile: tests then say "run tests/sandbox/up" instead of failing on refused connections.
+sandbox_write_profile() {
+    local out="$STATE_DIR/sandbox.toml.new" n name role lb
+    if [[ ! -f "$ENV_D/ssh.env" ]]; then
+        rm -f "$STATE_DIR/sandbox.toml"
+        return 0
+    fi
+    (
+        # shellcheck source=/dev/null
+        for f in "$ENV_D"/*.env; do source "$f"; done
+        {
+            echo "# Generated by tests/sandbox/up: the sandbox site (see target/sandbox/env.sh)."
+            echo 'name = "sandbox"'
+            echo 'environment = "development"'
+            echo
+            echo '[ssh]'
+            echo "user = \"$SANDBOX_SSH_USER\""
+            echo "identity_files = [\"$SANDBOX_SSH_KEY\"]"
+            echo "known_hosts_files = [\"$SANDBOX_KNOWN_HOSTS\"]"
+            echo 'use_ssh_config = false'
+            echo
+            echo '[health]'
+            echo 'interval_secs = 2'
+            echo 'services = []'
+            if [[ -n "${SANDBOX_LB_HOSTS:-}" ]]; then
+                # The first check is the site's health URL (its origin also serves /sitemap.xml).
+                for lb in $SANDBOX_LB_HOSTS; do
+                    local upper="${lb^^}" url
+                    url="SANDBOX_${upper}_URL"
+                    echo
+                    echo '[[health.http]]'
+                    echo "name = \"site via $lb\""
+                    echo "url = \"${!url}/healthz\""
+                    echo 'expect_body = "ok"'
+                    echo "ca_file = \"$SANDBOX_CA_FILE\""
+                done
+            fi
+            for ((n = 1; n <= SANDBOX_HOSTS; n++)); do
+                name="$(site_host_name "$n")"
+                role="$(site_host_role "$n")"
+                local logs=()
+                case "$role" in
+                    web) [[ -n "${SANDBOX_DEPLOY_DIR:-}" ]] &&
+                        logs+=("$SANDBOX_DEPLOY_DIR/$name/shared/log/gunicorn-access.log"
+                            "$SANDBOX_DEPLOY_DIR/$name/shared/log/gunicorn-error.log") ;;
+                    db) [[ -n "${SANDBOX_PG_LOG:-}" ]] && logs+=("$SANDBOX_PG_LOG")
+                        [[ -n "${SANDBOX_MARIADB_SLOW_LOG:-}" ]] && logs+=("$SANDBOX_MARIADB_SLOW_LOG") ;;
+                    lb) local v="SANDBOX_${name^^}_ACCESS_LOG"
+                        [[ -n "${!v:-}" ]] && logs+=("${!v}") ;;
+                esac
+                # The host view tails the first; sshd logs every session, so every host has one.
+                logs+=("$SANDBOX_SSH_DIR/host$n/sshd.log")
+                echo
+                echo '[[hosts]]'
+                echo "name = \"$name\""
+                echo "address = \"$(site_host_addr "$n")\""
+                echo "port = $SANDBOX_SSH_PORT"
+                echo "roles = [\"$role\"]"
+                local l sep="" line="logs = ["
+                for l in "${logs[@]}"; do
+                    line+="$sep{ file = \"$l\" }"
+                    sep=", "
+                done
+                echo "$line]"
+            done
+        } >"$out"
+    )
+    mv -f "$out" "$STATE_DIR/sandbox.toml"
 }
 
 # Waits until HOST:PORT answers with an SSH banner, at most TRIES * 0.1 s.
