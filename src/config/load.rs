@@ -440,29 +440,56 @@ fn validate_hosts(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
                 log_source(l, s, &[Key("hosts"), Index(i), Key("logs"), Index(j)])?;
             }
         }
-        if let Some(jump) = effective_jump(p, host) {
-            if jump == name {
-                return Err(s
-                    .error(&at("name"), format!("host `{name}` is its own jump host"))
-                    .with_hint("set jump = \"\" on the bastion to reach it directly"));
-            }
-            if let Some(bastion) = p.hosts.iter().find(|h| h.name == jump)
-                && effective_jump(p, bastion).is_some()
-            {
-                return Err(s
-                    .error(
-                        &at("name"),
-                        format!(
-                            "host `{name}` jumps through `{jump}`, which itself has a jump host"
-                        ),
-                    )
-                    .with_hint(format!(
-                        "opsctl supports one bastion; set jump = \"\" on `{jump}`"
-                    )));
-            }
+        if let Some(path) = jump_loop(p, host) {
+            let hint = match path.get(1) {
+                Some(bastion) => format!("set jump = \"\" on `{bastion}` to reach it directly"),
+                None => "set jump = \"\" on the bastion to reach it directly".to_string(),
+            };
+            let message = if path.len() == 2 {
+                format!("host `{name}` is its own jump host")
+            } else {
+                format!(
+                    "the jump hosts of `{name}` go round in a loop: {}",
+                    path.join(" → ")
+                )
+            };
+            return Err(s.error(&at("name"), message).with_hint(hint));
+        }
+        if let Some(jump) = effective_jump(p, host)
+            && jump.split(',').any(|hop| hop.trim().is_empty())
+        {
+            return Err(s.error(&at("jump"), format!("empty hop in the jump chain `{jump}`")));
         }
     }
     Ok(())
+}
+
+/// The hops of a host's jump chain that are profile hosts, each expanded through its
+/// own jump setting, until a hop repeats: the loop (`a → b → a`), if there is one.
+fn jump_loop(p: &Profile, start: &HostEntry) -> Option<Vec<String>> {
+    fn walk<'a>(p: &'a Profile, host: &'a HostEntry, path: &mut Vec<&'a str>) -> bool {
+        let Some(jump) = effective_jump(p, host) else {
+            return false;
+        };
+        for hop in jump.split(',').map(str::trim) {
+            if path.contains(&hop) {
+                path.push(hop);
+                return true;
+            }
+            if let Some(next) = p.hosts.iter().find(|h| h.name == hop) {
+                path.push(hop);
+                if walk(p, next, path) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let mut path = vec![start.name.as_str()];
+    walk(p, start, &mut path)
+        .then(|| path.into_iter().map(str::to_string).collect())
+        .filter(|loop_path: &Vec<String>| loop_path.first() == loop_path.last())
 }
 
 /// The jump host a host entry uses: its own setting (`""` = none), else the profile's.
@@ -618,10 +645,19 @@ mod tests {
     }
 
     #[test]
-    fn one_bastion_only() {
-        let text = "name = \"x\"\n[[hosts]]\nname = \"b1\"\njump = \"b2\"\n[[hosts]]\nname = \"b2\"\njump = \"b3\"\n[[hosts]]\nname = \"b3\"\njump = \"\"\n";
-        let d = err(text);
-        assert!(d.message.contains("itself has a jump host"), "{d}");
+    fn bastions_may_have_bastions_but_not_loops() {
+        let chain = "name = \"x\"\n[[hosts]]\nname = \"b1\"\njump = \"b2\"\n[[hosts]]\nname = \"b2\"\njump = \"b3\"\n[[hosts]]\nname = \"b3\"\njump = \"\"\n";
+        parse_profile(chain, "p.toml").unwrap();
+        let comma = "name = \"x\"\n[[hosts]]\nname = \"web\"\njump = \"outer,inner\"\n";
+        parse_profile(comma, "p.toml").unwrap();
+        let looped = "name = \"x\"\n[[hosts]]\nname = \"b1\"\njump = \"b2\"\n[[hosts]]\nname = \"b2\"\njump = \"b1\"\n";
+        let d = err(looped);
+        assert!(d.message.contains("loop: b1 → b2 → b1"), "{d}");
+        let own = "name = \"x\"\n[ssh]\njump = \"bastion\"\n[[hosts]]\nname = \"bastion\"\n";
+        let d = err(own);
+        assert!(d.message.contains("is its own jump host"), "{d}");
+        let empty = "name = \"x\"\n[[hosts]]\nname = \"a\"\njump = \"b,,c\"\n";
+        assert!(err(empty).message.contains("empty hop"));
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub struct SshSettings {
     /// Resolve host names through OpenSSH's configuration (`ssh -G`).
     #[serde(default = "yes")]
     pub use_ssh_config: bool,
+    /// Read this ssh_config file instead of ~/.ssh/config and /etc/ssh/ssh_config
+    /// (as `ssh -F FILE`). `~` is expanded.
+    pub config_file: Option<String>,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: f64,
     #[serde(default = "default_command_timeout")]
@@ -92,6 +95,7 @@ impl Default for SshSettings {
             known_hosts_files: Vec::new(),
             jump: None,
             use_ssh_config: true,
+            config_file: None,
             connect_timeout_secs: default_connect_timeout(),
             command_timeout_secs: default_command_timeout(),
             keepalive_secs: default_keepalive(),

@@ -7,8 +7,29 @@ use std::time::Duration;
 
 use super::load::{effective_jump, expand_tilde, home_dir};
 use super::profile::{HostEntry, KnownHostsPolicy, LogSource, Profile, Transport};
-use super::target::parse_target;
+use super::ssh_config::{LocalIdentity, ProxyCommandError, ProxyTokens, expand_proxy_command};
+use super::target::{TargetError, parse_target};
 use crate::remote::SshTarget;
+
+/// Hops a jump chain may have (`ProxyJump a,b,...`, bastions with bastions). More is
+/// a loop in the configuration, not a network.
+pub const MAX_HOPS: usize = 8;
+
+/// Why a host cannot be turned into something to connect to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("jump host {spec}: {source}")]
+    JumpTarget { spec: String, source: TargetError },
+    #[error("{host}: the jump chain has more than {MAX_HOPS} hops; is there a loop?")]
+    TooManyHops { host: String },
+    #[error("{host}: {source}")]
+    ProxyCommand {
+        host: String,
+        source: ProxyCommandError,
+    },
+}
 
 /// What OpenSSH's configuration says about one alias (see `ssh_config`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,6 +40,7 @@ pub struct SshConfigView {
     pub identity_files: Vec<PathBuf>,
     pub identities_only: bool,
     pub proxy_jump: Option<String>,
+    pub proxy_command: Option<String>,
     pub user_known_hosts_files: Vec<PathBuf>,
     pub global_known_hosts_files: Vec<PathBuf>,
     pub host_key_alias: Option<String>,
@@ -101,7 +123,12 @@ fn ssh_target(
     want: Want,
     lookup: SshConfigLookup,
     depth: usize,
-) -> Result<SshTarget, String> {
+) -> Result<SshTarget, ResolveError> {
+    if depth > MAX_HOPS {
+        return Err(ResolveError::TooManyHops {
+            host: want.label.to_string(),
+        });
+    }
     let ssh = &profile.ssh;
     let user_hint = want.user.or(ssh.user.as_deref());
     let view = if ssh.use_ssh_config {
@@ -153,19 +180,34 @@ fn ssh_target(
         .first()
         .cloned()
         .unwrap_or_else(|| PathBuf::from("known_hosts"));
+    // A jump chain or a ProxyCommand: the profile's explicit word wins (`jump = ""`
+    // means directly, without either), then ssh_config's, where ProxyJump wins.
     let jump_spec: Option<String> = match want.jump {
         Some(j) => j.map(str::to_string),
         None => view.proxy_jump.clone().filter(|j| j != "none"),
     };
     let jump = match jump_spec {
         None => None,
-        Some(_) if depth > 0 => {
-            return Err(format!(
-                "{}: a jump host that itself needs a jump host is not supported",
-                want.label
-            ));
-        }
-        Some(spec) => Some(Box::new(jump_target(profile, &spec, lookup)?)),
+        Some(spec) => Some(Box::new(jump_target(profile, &spec, lookup, depth + 1)?)),
+    };
+    let proxy_command = match (&jump, want.jump, &view.proxy_command) {
+        (None, None, Some(template)) => Some(
+            expand_proxy_command(
+                template,
+                &ProxyTokens {
+                    alias: want.alias,
+                    hostname: &hostname,
+                    port,
+                    user: &user,
+                },
+                &LocalIdentity::current(),
+            )
+            .map_err(|source| ResolveError::ProxyCommand {
+                host: want.label.to_string(),
+                source,
+            })?,
+        ),
+        _ => None,
     };
     Ok(SshTarget {
         label: want.label.to_string(),
@@ -182,40 +224,61 @@ fn ssh_target(
         learn_file,
         policy: want.policy.unwrap_or(ssh.known_hosts),
         jump,
-        proxy_command: None,
+        proxy_command,
         connect_timeout: Duration::from_secs_f64(ssh.connect_timeout_secs),
         keepalive: Duration::from_secs_f64(ssh.keepalive_secs),
     })
 }
 
-/// A jump host: a profile host name, else an alias or `[user@]host[:port]`.
+/// A jump host: a profile host name, else an alias or `[user@]host[:port]`. A chain
+/// `a,b,c` (as OpenSSH's ProxyJump) is reached hop by hop: `c` through `b`, `b`
+/// through `a`; the first hop as its own configuration says.
 fn jump_target(
     profile: &Profile,
     spec: &str,
     lookup: SshConfigLookup,
-) -> Result<SshTarget, String> {
-    // OpenSSH allows a comma-separated chain; we support one bastion.
-    if spec.contains(',') {
-        return Err(format!("jump `{spec}`: only one jump host is supported"));
+    depth: usize,
+) -> Result<SshTarget, ResolveError> {
+    let (before, last) = match spec.rsplit_once(',') {
+        Some((before, last)) => (Some(before.trim()), last.trim()),
+        None => (None, spec.trim()),
+    };
+    if let Some(entry) = profile.hosts.iter().find(|h| h.name == last) {
+        let jump = match before {
+            Some(b) => Some(Some(b)),
+            None => entry_jump(profile, entry),
+        };
+        return ssh_target(profile, want_for_entry(entry, jump), lookup, depth);
     }
-    if let Some(entry) = profile.hosts.iter().find(|h| h.name == spec) {
-        return ssh_target(profile, want_for_entry(entry, Some(None)), lookup, 1);
-    }
-    let (user, host, port) = parse_target(spec).map_err(|e| format!("jump host {e}"))?;
+    let (user, host, port) = parse_target(last).map_err(|source| ResolveError::JumpTarget {
+        spec: spec.to_string(),
+        source,
+    })?;
     ssh_target(
         profile,
         Want {
-            label: spec,
+            label: last,
             alias: &host,
             user: user.as_deref(),
             port,
             identity_files: None,
             policy: None,
-            jump: Some(None),
+            // The first hop: its ssh_config may say how to reach it.
+            jump: before.map(Some),
         },
         lookup,
-        1,
+        depth,
     )
+}
+
+/// How a profile host's entry says it is reached: `jump = ""` directly, a jump
+/// host (its own or the profile's), or not said (ssh_config decides).
+fn entry_jump<'a>(profile: &'a Profile, entry: &'a HostEntry) -> Option<Option<&'a str>> {
+    match (entry.jump.as_deref(), effective_jump(profile, entry)) {
+        (Some(""), _) => Some(None),
+        (_, Some(j)) => Some(Some(j)),
+        (_, None) => None,
+    }
 }
 
 fn want_for_entry<'a>(entry: &'a HostEntry, jump: Option<Option<&'a str>>) -> Want<'a> {
@@ -245,15 +308,11 @@ pub fn resolve_entry(
     profile: &Profile,
     entry: &HostEntry,
     lookup: SshConfigLookup,
-) -> Result<ResolvedHost, String> {
+) -> Result<ResolvedHost, ResolveError> {
     let ssh = match entry.transport {
         Transport::Local => None,
         Transport::Ssh => {
-            let jump = match (entry.jump.as_deref(), effective_jump(profile, entry)) {
-                (Some(""), _) => Some(None),
-                (_, Some(j)) => Some(Some(j)),
-                (_, None) => None,
-            };
+            let jump = entry_jump(profile, entry);
             Some(ssh_target(profile, want_for_entry(entry, jump), lookup, 0)?)
         }
     };
@@ -276,7 +335,7 @@ pub fn resolve_entry(
 pub fn resolve_all(
     profile: &Profile,
     lookup: SshConfigLookup,
-) -> Result<Vec<ResolvedHost>, String> {
+) -> Result<Vec<ResolvedHost>, ResolveError> {
     profile
         .hosts
         .iter()
@@ -290,7 +349,7 @@ pub fn resolve_targets(
     profile: &Profile,
     targets: &[String],
     lookup: SshConfigLookup,
-) -> Result<Vec<ResolvedHost>, String> {
+) -> Result<Vec<ResolvedHost>, ResolveError> {
     let mut out = Vec::new();
     for t in targets {
         if let Some(entry) = profile.hosts.iter().find(|h| &h.name == t) {
@@ -449,5 +508,105 @@ address = "10.0.0.1"
         let h = resolve_entry(&p, &p.hosts[0], &no_ssh_config).unwrap();
         assert_eq!(h.services, vec!["ssh", "cron", "nginx"]);
         assert!(h.ssh.is_none());
+    }
+
+    fn hops(mut t: &SshTarget) -> Vec<String> {
+        let mut out = vec![t.label.clone()];
+        while let Some(j) = &t.jump {
+            out.push(j.label.clone());
+            t = j;
+        }
+        out
+    }
+
+    #[test]
+    fn jump_chains_are_reached_hop_by_hop() {
+        let p = profile(
+            r#"name = "t"
+[ssh]
+use_ssh_config = false
+[[hosts]]
+name = "outer"
+address = "203.0.113.1"
+jump = ""
+[[hosts]]
+name = "db1"
+address = "10.0.2.5"
+jump = "outer,ops@10.0.1.1:2222"
+"#,
+        );
+        let s = resolve_entry(&p, &p.hosts[1], &no_ssh_config)
+            .unwrap()
+            .ssh
+            .unwrap();
+        // db1 through 10.0.1.1, which is reached through outer, which is direct.
+        assert_eq!(hops(&s), ["db1", "ops@10.0.1.1:2222", "outer"]);
+        let inner = s.jump.as_ref().unwrap();
+        assert_eq!((inner.user.as_str(), inner.port), ("ops", 2222));
+        assert_eq!(inner.jump.as_ref().unwrap().hostname, "203.0.113.1");
+        // ssh_config's ProxyJump chains the same way.
+        let p = profile("name = \"t\"\n[[hosts]]\nname = \"web1\"\n");
+        let lookup = |alias: &str, _: Option<&str>, _: Option<u16>| {
+            Some(SshConfigView {
+                proxy_jump: (alias == "web1").then(|| "a,b".to_string()),
+                ..Default::default()
+            })
+        };
+        let s = resolve_entry(&p, &p.hosts[0], &lookup)
+            .unwrap()
+            .ssh
+            .unwrap();
+        assert_eq!(hops(&s), ["web1", "b", "a"]);
+    }
+
+    #[test]
+    fn a_loop_through_ssh_config_is_refused() {
+        let p = profile("name = \"t\"\n[[hosts]]\nname = \"web1\"\n");
+        let lookup = |alias: &str, _: Option<&str>, _: Option<u16>| {
+            Some(SshConfigView {
+                proxy_jump: Some(if alias == "a" { "b" } else { "a" }.to_string()),
+                ..Default::default()
+            })
+        };
+        let e = resolve_entry(&p, &p.hosts[0], &lookup).unwrap_err();
+        assert!(matches!(e, ResolveError::TooManyHops { .. }), "{e}");
+    }
+
+    #[test]
+    fn proxy_command_comes_from_ssh_config_unless_the_profile_says_otherwise() {
+        let lookup = |_: &str, _: Option<&str>, _: Option<u16>| {
+            Some(SshConfigView {
+                hostname: Some("10.0.0.7".into()),
+                user: Some("deploy".into()),
+                port: Some(2200),
+                proxy_command: Some("ssh -W %h:%p bastion".into()),
+                ..Default::default()
+            })
+        };
+        let p = profile("name = \"t\"\n[[hosts]]\nname = \"web1\"\n");
+        let s = resolve_entry(&p, &p.hosts[0], &lookup)
+            .unwrap()
+            .ssh
+            .unwrap();
+        assert_eq!(
+            s.proxy_command.as_deref(),
+            Some("ssh -W 10.0.0.7:2200 bastion")
+        );
+        assert!(s.jump.is_none());
+        // `jump = ""`: directly, no proxy either.
+        let p = profile("name = \"t\"\n[[hosts]]\nname = \"web1\"\njump = \"\"\n");
+        let s = resolve_entry(&p, &p.hosts[0], &lookup)
+            .unwrap()
+            .ssh
+            .unwrap();
+        assert_eq!(s.proxy_command, None);
+        // A jump host named in the profile wins over ssh_config's ProxyCommand.
+        let p = profile("name = \"t\"\n[[hosts]]\nname = \"web1\"\njump = \"gw\"\n");
+        let s = resolve_entry(&p, &p.hosts[0], &lookup)
+            .unwrap()
+            .ssh
+            .unwrap();
+        assert_eq!(s.proxy_command, None);
+        assert_eq!(hops(&s), ["web1", "gw"]);
     }
 }

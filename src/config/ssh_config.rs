@@ -189,7 +189,7 @@ pub fn resolve_with(
                 return parse_ssh_g(&output, alias, &local).map_err(|reason| {
                     SshConfigError::Output {
                         alias: alias.to_string(),
-                        reason,
+                        reason: reason.to_string(),
                     }
                 });
             }
@@ -356,11 +356,16 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<V
 /// Parses `ssh -G` output (`keyword value` lines, keywords lowercase). `alias` is the
 /// name given to `ssh` (for `%n`). `identityfile` values are printed unexpanded by
 /// `ssh -G`, so `~` and `%` tokens are expanded here; known_hosts paths come expanded.
+/// `ssh -G` output without what every host has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadSshGOutput(&'static str);
+
 pub fn parse_ssh_g(
     output: &str,
     alias: &str,
     local: &LocalIdentity,
-) -> Result<SshConfigResolved, String> {
+) -> Result<SshConfigResolved, BadSshGOutput> {
     let mut values: HashMap<&str, Vec<&str>> = HashMap::new();
     for line in output.lines() {
         let line = line.trim_end();
@@ -371,13 +376,15 @@ pub fn parse_ssh_g(
     }
     let first = |key: &str| values.get(key).and_then(|v| v.first().copied());
     let hostname = first("hostname")
-        .ok_or("no hostname in the output")?
+        .ok_or(BadSshGOutput("no hostname in the output"))?
         .to_string();
-    let user = first("user").ok_or("no user in the output")?.to_string();
+    let user = first("user")
+        .ok_or(BadSshGOutput("no user in the output"))?
+        .to_string();
     let port = first("port")
-        .ok_or("no port in the output")?
+        .ok_or(BadSshGOutput("no port in the output"))?
         .parse::<u16>()
-        .map_err(|_| "bad port in the output")?;
+        .map_err(|_| BadSshGOutput("bad port in the output"))?;
     let host_key_alias = first("hostkeyalias").map(str::to_string);
     let tokens = Tokens {
         alias,
@@ -488,7 +495,9 @@ pub fn parse_fallback(
                     let rest = raw.trim_start();
                     let rest = rest[keyword.len()..].trim_start();
                     let rest = rest.strip_prefix('=').unwrap_or(rest).trim();
-                    found.entry(keyword).or_insert_with(|| vec![rest.to_string()]);
+                    found
+                        .entry(keyword)
+                        .or_insert_with(|| vec![rest.to_string()]);
                 }
                 _ => {
                     found.entry(keyword).or_insert(args);
@@ -692,6 +701,67 @@ fn local_hostname() -> String {
     String::new()
 }
 
+/// What a `ProxyCommand`'s `%` tokens stand for (OpenSSH: `%h %p %r %n %%`, and
+/// the local `%u %l %d`).
+#[derive(Debug, Clone, Copy)]
+pub struct ProxyTokens<'a> {
+    /// The name given to ssh (`%n`).
+    pub alias: &'a str,
+    pub hostname: &'a str,
+    pub port: u16,
+    pub user: &'a str,
+}
+
+/// A `ProxyCommand` that cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyCommandError {
+    #[error("ProxyCommand `{command}`: unsupported token %{token}")]
+    Token { command: String, token: char },
+    #[error("ProxyCommand `{0}` ends with a lone %")]
+    LoneEscape(String),
+    #[error("ProxyCommand is empty")]
+    Empty,
+}
+
+/// Expands a `ProxyCommand`'s tokens. Every value put in is shell-quoted, so a
+/// host name can never become shell syntax (OpenSSH pastes them as they are).
+pub fn expand_proxy_command(
+    template: &str,
+    t: &ProxyTokens<'_>,
+    local: &LocalIdentity,
+) -> Result<String, ProxyCommandError> {
+    use crate::remote::quote;
+    if template.trim().is_empty() {
+        return Err(ProxyCommandError::Empty);
+    }
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut chars = template.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('h') => out.push_str(&quote(t.hostname)),
+            Some('p') => out.push_str(&t.port.to_string()),
+            Some('r') => out.push_str(&quote(t.user)),
+            Some('n') => out.push_str(&quote(t.alias)),
+            Some('u') => out.push_str(&quote(&local.user)),
+            Some('l') => out.push_str(&quote(&local.hostname)),
+            Some('d') => out.push_str(&quote(&local.home.display().to_string())),
+            Some(token) => {
+                return Err(ProxyCommandError::Token {
+                    command: template.to_string(),
+                    token,
+                });
+            }
+            None => return Err(ProxyCommandError::LoneEscape(template.to_string())),
+        }
+    }
+    Ok(out)
+}
+
 /// The values OpenSSH's `%` tokens stand for.
 struct Tokens<'a> {
     alias: &'a str,
@@ -759,6 +829,67 @@ impl Tokens<'_> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn proxy_command_tokens_are_expanded_and_quoted() {
+        let local = LocalIdentity {
+            user: "me".into(),
+            home: PathBuf::from("/home/me"),
+            uid: 1000,
+            hostname: "laptop".into(),
+        };
+        let t = ProxyTokens {
+            alias: "web1",
+            hostname: "10.0.0.5",
+            port: 2222,
+            user: "deploy",
+        };
+        assert_eq!(
+            expand_proxy_command("ssh -W %h:%p -l %r bastion # 100%%", &t, &local).unwrap(),
+            "ssh -W 10.0.0.5:2222 -l deploy bastion # 100%"
+        );
+        let nasty = ProxyTokens {
+            hostname: "x;touch /tmp/p",
+            ..t
+        };
+        assert_eq!(
+            expand_proxy_command("nc %h %p", &nasty, &local).unwrap(),
+            "nc 'x;touch /tmp/p' 2222"
+        );
+        assert!(matches!(
+            expand_proxy_command("nc %Z", &t, &local),
+            Err(ProxyCommandError::Token { token: 'Z', .. })
+        ));
+        assert!(expand_proxy_command("nc %", &t, &local).is_err());
+        assert!(expand_proxy_command(" ", &t, &local).is_err());
+    }
+
+    #[test]
+    fn proxy_command_is_read_from_ssh_g_and_the_fallback() {
+        let local = LocalIdentity::current();
+        let out = "hostname 10.1.2.3\nuser bob\nport 22\nproxycommand nc %h %p -x %r\n";
+        let r = parse_ssh_g(out, "pc", &local).unwrap();
+        assert_eq!(r.proxy_command.as_deref(), Some("nc %h %p -x %r"));
+        let none = parse_ssh_g(
+            "hostname h\nuser u\nport 22\nproxycommand none\n",
+            "h",
+            &local,
+        )
+        .unwrap();
+        assert_eq!(none.proxy_command, None);
+        let file = "Host pc\n  ProxyCommand /usr/bin/corkscrew \"proxy host\" 8080 %h %p\n";
+        let r = parse_fallback(
+            &[(PathBuf::from("cfg"), file.to_string())],
+            "pc",
+            None,
+            None,
+            &local,
+        );
+        assert_eq!(
+            r.proxy_command.as_deref(),
+            Some("/usr/bin/corkscrew \"proxy host\" 8080 %h %p")
+        );
+    }
     use super::*;
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ssh_config");

@@ -15,6 +15,7 @@ const PARALLEL: usize = 8;
 
 pub struct SshConfigCache {
     enabled: bool,
+    options: ssh_config::ResolveOptions,
     known: Mutex<HashMap<Key, Option<SshConfigView>>>,
 }
 
@@ -23,6 +24,14 @@ impl SshConfigCache {
     pub fn for_profile(profile: &Profile) -> SshConfigCache {
         let cache = SshConfigCache {
             enabled: profile.ssh.use_ssh_config,
+            options: ssh_config::ResolveOptions {
+                config_file: profile
+                    .ssh
+                    .config_file
+                    .as_deref()
+                    .map(super::load::expand_tilde),
+                ..ssh_config::ResolveOptions::default()
+            },
             known: Mutex::new(HashMap::new()),
         };
         if !cache.enabled {
@@ -43,13 +52,14 @@ impl SshConfigCache {
         keys.sort();
         keys.dedup();
         let chunk = keys.len().div_ceil(PARALLEL).max(1);
+        let options = &cache.options;
         let found: Vec<(Key, Option<SshConfigView>)> = std::thread::scope(|s| {
             let workers: Vec<_> = keys
                 .chunks(chunk)
                 .map(|part| {
                     s.spawn(move || {
                         part.iter()
-                            .map(|k| (k.clone(), lookup(&k.0, k.1.as_deref(), k.2)))
+                            .map(|k| (k.clone(), lookup(&k.0, k.1.as_deref(), k.2, options)))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -74,7 +84,7 @@ impl SshConfigCache {
         if let Some(hit) = self.known.lock().ok().and_then(|k| k.get(&key).cloned()) {
             return hit;
         }
-        let view = lookup(alias, user, port);
+        let view = lookup(alias, user, port, &self.options);
         if let Ok(mut known) = self.known.lock() {
             known.insert(key, view.clone());
         }
@@ -82,8 +92,13 @@ impl SshConfigCache {
     }
 }
 
-fn lookup(alias: &str, user: Option<&str>, port: Option<u16>) -> Option<SshConfigView> {
-    match ssh_config::resolve(alias, user, port) {
+fn lookup(
+    alias: &str,
+    user: Option<&str>,
+    port: Option<u16>,
+    options: &ssh_config::ResolveOptions,
+) -> Option<SshConfigView> {
+    match ssh_config::resolve_with(alias, user, port, options) {
         Ok(r) => Some(view(r)),
         Err(e) => {
             tracing::warn!(host = alias, error = %e, "ssh_config lookup failed; using profile settings only");
@@ -100,6 +115,7 @@ fn view(r: SshConfigResolved) -> SshConfigView {
         identity_files: r.identity_files,
         identities_only: r.identities_only,
         proxy_jump: r.proxy_jump,
+        proxy_command: r.proxy_command,
         user_known_hosts_files: r.user_known_hosts_files,
         global_known_hosts_files: r.global_known_hosts_files,
         host_key_alias: r.host_key_alias,

@@ -12,8 +12,21 @@
 /// Refuses empty parts, ports outside 1-65535, unbalanced brackets, whitespace or
 /// control characters, and hosts or users starting with `-` (they would read as
 /// options to `ssh`).
-pub fn parse_target(s: &str) -> Result<(Option<String>, String, Option<u16>), String> {
-    let bad = |why: &str| Err(format!("invalid target {s:?}: {why}"));
+/// A command-line target that is not `[user@]host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid target {target:?}: {why}")]
+pub struct TargetError {
+    pub target: String,
+    pub why: String,
+}
+
+pub fn parse_target(s: &str) -> Result<(Option<String>, String, Option<u16>), TargetError> {
+    let bad = |why: &str| {
+        Err(TargetError {
+            target: s.to_string(),
+            why: why.to_string(),
+        })
+    };
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return bad("contains whitespace or control characters");
     }
@@ -43,9 +56,10 @@ pub fn parse_target(s: &str) -> Result<(Option<String>, String, Option<u16>), St
         let port = match after {
             "" => None,
             _ => match after.strip_prefix(':') {
-                Some(p) => {
-                    Some(parse_port(p).map_err(|why| format!("invalid target {s:?}: {why}"))?)
-                }
+                Some(p) => Some(parse_port(p).map_err(|why| TargetError {
+                    target: s.to_string(),
+                    why,
+                })?),
                 None => return bad("unexpected text after ']'"),
             },
         };
@@ -55,7 +69,10 @@ pub fn parse_target(s: &str) -> Result<(Option<String>, String, Option<u16>), St
             // One colon: host:port. More: an unbracketed IPv6 address, no port.
             Some((host, p)) if !p.contains(':') => (
                 host,
-                Some(parse_port(p).map_err(|why| format!("invalid target {s:?}: {why}"))?),
+                Some(parse_port(p).map_err(|why| TargetError {
+                    target: s.to_string(),
+                    why,
+                })?),
             ),
             _ => (hostport, None),
         }
@@ -147,8 +164,8 @@ mod tests {
             ("a]b", "unexpected character"),
         ] {
             let err = parse_target(s).unwrap_err();
-            assert!(err.contains(why), "{s:?}: {err}");
-            assert!(err.contains("invalid target"), "{s:?}: {err}");
+            assert!(err.to_string().contains(why), "{s:?}: {err}");
+            assert!(err.to_string().contains("invalid target"), "{s:?}: {err}");
         }
     }
 

@@ -15,8 +15,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::handler::ClientHandler;
-use super::proxy_command::{self, ProxyProcess};
 use super::host_key_policy::{HostKeyProblem, HostKeyRefusal};
+use super::proxy_command::{self, ProxyProcess};
 use super::{auth, host_key};
 use crate::remote::{ConnectCause, RemoteError, SshTarget};
 
