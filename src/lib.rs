@@ -3,6 +3,10 @@
 //! Layers (each uses only those below it): `cli`/`console` faces; `health`
 //! sources; `remote`, `sql`, `config` foundations.
 
+// Library code never unwraps: data from outside (hosts, files, servers) must not
+// panic opsctl. Unit tests may (clippy.toml: allow-unwrap-in-tests).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -7,6 +7,23 @@ use std::path::PathBuf;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::config::secrets::ScrubWriter;
+
+/// The log file behind its lock, for one event at a time.
+struct LockedFile(std::sync::Arc<std::sync::Mutex<std::fs::File>>);
+
+impl std::io::Write for LockedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut f = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        f.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let mut f = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        f.flush()
+    }
+}
+
 /// `$XDG_STATE_HOME/opsctl/opsctl.log`, else `~/.local/state/opsctl/opsctl.log`.
 pub fn log_file_path() -> PathBuf {
     let base = match std::env::var_os("XDG_STATE_HOME") {
@@ -29,7 +46,7 @@ pub fn init_stderr() {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter("warn"))
-        .with_writer(std::io::stderr)
+        .with_writer(|| ScrubWriter(std::io::stderr()))
         .with_ansi(colour)
         .with_target(false)
         .try_init();
@@ -47,9 +64,10 @@ pub fn init_file() -> Option<PathBuf> {
         .append(true)
         .open(&path)
         .ok()?;
+    let file = std::sync::Arc::new(std::sync::Mutex::new(file));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter("info"))
-        .with_writer(std::sync::Mutex::new(file))
+        .with_writer(move || ScrubWriter(LockedFile(file.clone())))
         .with_ansi(false)
         .try_init();
     Some(path)

@@ -1,3 +1,6 @@
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -24,6 +27,9 @@ struct Cli {
     /// Profile name or path (default: $OPSCTL_PROFILE, else the embedded `local` profile).
     #[arg(long, global = true, env = "OPSCTL_PROFILE")]
     profile: Option<String>,
+    /// Ansible inventory (INI or YAML): its hosts make the profile, or join --profile's.
+    #[arg(long, global = true, value_name = "FILE")]
+    inventory: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Option<Commands>,
 }
@@ -57,11 +63,12 @@ fn main() -> ExitCode {
         logging::init_stderr();
     }
     let profile = cli.profile.as_deref();
+    let inventory = cli.inventory.as_deref();
     let result = match &cli.command {
         Some(Commands::Digest(args)) => cli::digest::run(args),
-        Some(Commands::Config(cmd)) => cli::config::run(cmd, profile),
-        Some(Commands::Health(args)) => run_health(profile, args),
-        Some(Commands::Console(args)) => run_console(profile, args),
+        Some(Commands::Config(cmd)) => cli::config::run(cmd, profile, inventory),
+        Some(Commands::Health(args)) => run_health(profile, inventory, args),
+        Some(Commands::Console(args)) => run_console(profile, inventory, args),
         Some(Commands::Completions { shell }) => {
             let mut cmd = Cli::command();
             clap_complete::generate(*shell, &mut cmd, "opsctl", &mut std::io::stdout());
@@ -71,35 +78,41 @@ fn main() -> ExitCode {
             .render(&mut std::io::stdout())
             .map(|()| exit::OK)
             .map_err(anyhow::Error::from),
-        None => run_console(profile, &cli::console::ConsoleArgs::default()),
+        None => run_console(profile, inventory, &cli::console::ConsoleArgs::default()),
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("opsctl: {e:#}");
+            let text = format!("{e:#}");
+            eprintln!("opsctl: {}", opsctl::config::secrets::scrub(&text));
             ExitCode::from(exit::USAGE as u8)
         }
     }
 }
 
-/// Loads the profile, reporting a bad one as a usage error (exit 2).
-fn load_profile(spec: Option<&str>) -> Result<load::LoadedProfile, i32> {
-    load::load(spec).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::USAGE
-    })
+/// Loads the profile (and `--inventory`), reporting a bad one as a usage error (exit 2).
+fn load_profile(spec: Option<&str>, inventory: Option<&Path>) -> Result<load::LoadedProfile, i32> {
+    cli::config::load_profile(spec, inventory)
 }
 
-fn run_console(profile: Option<&str>, args: &cli::console::ConsoleArgs) -> anyhow::Result<i32> {
-    match load_profile(profile) {
+fn run_console(
+    profile: Option<&str>,
+    inventory: Option<&Path>,
+    args: &cli::console::ConsoleArgs,
+) -> anyhow::Result<i32> {
+    match load_profile(profile, inventory) {
         Ok(loaded) => cli::console::run(loaded.profile, args),
         Err(code) => Ok(code),
     }
 }
 
-fn run_health(profile: Option<&str>, args: &cli::health::HealthArgs) -> anyhow::Result<i32> {
-    let loaded = match load_profile(profile) {
+fn run_health(
+    profile: Option<&str>,
+    inventory: Option<&Path>,
+    args: &cli::health::HealthArgs,
+) -> anyhow::Result<i32> {
+    let loaded = match load_profile(profile, inventory) {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };

@@ -1093,3 +1093,46 @@ async fn commands_move_to_a_new_connection_when_sessions_run_out() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_flood_of_output_over_ssh_is_cut_and_the_connection_stays_usable() {
+    let r = SshRemote::new(target(1));
+    // `yes` never ends: without a bound the client would buffer until memory runs out.
+    let cmd = Command::new("yes")
+        .max_output(2 << 20)
+        .timeout(Duration::from_secs(20));
+    let started = Instant::now();
+    let out = r.run(&cmd).await.unwrap();
+    assert!(out.truncated, "{} bytes", out.stdout.len());
+    assert_eq!(out.stdout.len(), 2 << 20);
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let after = r
+        .run(&Command::new("echo").arg("still here"))
+        .await
+        .unwrap();
+    assert_eq!(after.stdout_lossy().trim(), "still here");
+    assert!(!after.truncated);
+}
+
+#[tokio::test]
+async fn an_endless_line_over_ssh_is_cut() {
+    let r = SshRemote::new(target(1));
+    let cmd = Command::shell_script("head -c 3000000 /dev/zero | tr '\\0' y; echo; echo done");
+    let mut rx = r.stream(&cmd).await.unwrap();
+    let mut lines = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            StreamEvent::Stdout(l) => lines.push(l),
+            StreamEvent::Exit(_) => break,
+            StreamEvent::Stderr(_) => {}
+        }
+    }
+    assert_eq!(
+        lines.len(),
+        2,
+        "{:?}",
+        lines.iter().map(String::len).collect::<Vec<_>>()
+    );
+    assert!(lines[0].ends_with(opsctl::remote::lines::CUT_MARK));
+    assert_eq!(lines[1], "done");
+}

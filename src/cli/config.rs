@@ -1,14 +1,16 @@
-//! `opsctl config check|show|paths`: validate a profile, print it resolved,
-//! and say where opsctl looks for things.
+//! `opsctl config check|show|paths|import`: validate a profile, print it resolved,
+//! say where opsctl looks for things, and make a profile from an Ansible inventory.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
 use super::exit;
 use super::table::plural;
+use crate::config::inventory::{self, Warning};
 use crate::config::load;
-use crate::config::{Profile, redact};
+use crate::config::{Profile, secrets};
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -26,15 +28,63 @@ pub enum ConfigCommand {
     },
     /// Print where opsctl looks for profiles, settings and themes, and where it logs.
     Paths,
+    /// Make a profile from another tool's host list.
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
-pub fn run(cmd: &ConfigCommand, profile_spec: Option<&str>) -> anyhow::Result<i32> {
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// An Ansible inventory (INI or YAML, with its group_vars/ and host_vars/):
+    /// hosts, their groups as roles, address, port, user and key.
+    Ansible {
+        /// The inventory file.
+        inventory: PathBuf,
+        /// Write the profile here instead of to standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Overwrite the output file if it exists.
+        #[arg(long, requires = "output")]
+        force: bool,
+    },
+}
+
+/// Loads `--profile` and/or `--inventory`, printing the inventory's warnings, and a
+/// failure as an error (the exit code to return then).
+pub fn load_profile(
+    spec: Option<&str>,
+    inventory: Option<&Path>,
+) -> Result<load::LoadedProfile, i32> {
+    match load::load_with_inventory(spec, inventory) {
+        Ok((loaded, warnings)) => {
+            print_warnings(&warnings);
+            Ok(loaded)
+        }
+        Err(e) => {
+            print_warnings(e.warnings());
+            eprintln!("error: {}", secrets::scrub(&e.to_string()));
+            Err(exit::USAGE)
+        }
+    }
+}
+
+fn print_warnings(warnings: &[Warning]) {
+    for w in warnings {
+        eprintln!("{}", secrets::scrub(&w.to_string()));
+    }
+}
+
+pub fn run(
+    cmd: &ConfigCommand,
+    profile_spec: Option<&str>,
+    inventory: Option<&Path>,
+) -> anyhow::Result<i32> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cmd {
         ConfigCommand::Check { name_or_path } => {
             let spec = name_or_path.as_deref().or(profile_spec);
-            match load::load(spec) {
+            match load_profile(spec, inventory) {
                 Ok(loaded) => {
                     let p = &loaded.profile;
                     writeln!(
@@ -52,30 +102,24 @@ pub fn run(cmd: &ConfigCommand, profile_spec: Option<&str>) -> anyhow::Result<i3
                     )?;
                     Ok(exit::OK)
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Ok(exit::USAGE)
-                }
+                Err(code) => Ok(code),
             }
         }
         ConfigCommand::Show { json } => {
-            let loaded = match load::load(profile_spec) {
+            let loaded = match load_profile(profile_spec, inventory) {
                 Ok(l) => l,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Ok(exit::USAGE);
-                }
+                Err(code) => return Ok(code),
             };
-            let shown = redact::redact_profile(&loaded.profile);
-            if *json {
-                serde_json::to_writer_pretty(&mut out, &shown)?;
-                writeln!(out)?;
+            let shown = secrets::redact_profile(&loaded.profile);
+            let text = if *json {
+                format!("{}\n", serde_json::to_string_pretty(&shown)?)
             } else {
-                writeln!(out, "# profile from {}", loaded.source)?;
-                write!(out, "{}", to_toml(&shown)?)?;
-            }
+                format!("# profile from {}\n{}", loaded.source, to_toml(&shown)?)
+            };
+            super::emit(&mut out, &text)?;
             Ok(exit::OK)
         }
+        ConfigCommand::Import(cmd) => import(cmd, &mut out),
         ConfigCommand::Paths => {
             writeln!(out, "profiles (NAME.toml, searched in order):")?;
             for dir in load::search_dirs() {
@@ -96,6 +140,64 @@ pub fn run(cmd: &ConfigCommand, profile_spec: Option<&str>) -> anyhow::Result<i3
             Ok(exit::OK)
         }
     }
+}
+
+fn import(cmd: &ImportCommand, out: &mut impl Write) -> anyhow::Result<i32> {
+    let ImportCommand::Ansible {
+        inventory,
+        output,
+        force,
+    } = cmd;
+    let imported = match inventory::import_file(inventory) {
+        Ok(i) => i,
+        Err(e) => {
+            print_warnings(e.warnings());
+            eprintln!("error: {}", secrets::scrub(&e.to_string()));
+            return Ok(exit::USAGE);
+        }
+    };
+    print_warnings(&imported.warnings);
+    // What is written must load like any profile.
+    if let Err(e) = imported.to_profile() {
+        eprintln!("error: {e}");
+        return Ok(exit::USAGE);
+    }
+    let text = imported.to_toml();
+    let Some(path) = output else {
+        super::emit(out, &text)?;
+        return Ok(exit::OK);
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if *force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = match options.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            eprintln!(
+                "error: {} exists; pass --force to overwrite it",
+                path.display()
+            );
+            return Ok(exit::USAGE);
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return Ok(exit::USAGE);
+        }
+    };
+    file.write_all(text.as_bytes())?;
+    let n = imported.hosts.len();
+    eprintln!(
+        "wrote {}: profile `{}`, {n} host{} from {}",
+        path.display(),
+        imported.name,
+        plural(n),
+        imported.file
+    );
+    Ok(exit::OK)
 }
 
 fn to_toml(p: &Profile) -> anyhow::Result<String> {

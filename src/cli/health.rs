@@ -19,8 +19,11 @@ pub struct HealthArgs {
     /// Default: every host of the profile.
     pub targets: Vec<String>,
     /// Print JSON (with --watch: one JSON document per line).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
+    /// Print Markdown tables (for incident notes).
+    #[arg(long)]
+    pub markdown: bool,
     /// Sweep again every health interval until interrupted.
     #[arg(long)]
     pub watch: bool,
@@ -117,14 +120,15 @@ pub async fn run(profile: &Profile, args: &HealthArgs) -> anyhow::Result<i32> {
                 at,
                 elapsed_ms,
             };
-            serde_json::to_writer(&mut out, &shown)?;
-            writeln!(out)?;
+            super::emit(&mut out, &format!("{}\n", serde_json::to_string(&shown)?))?;
+        } else if args.markdown {
+            super::emit(&mut out, &render_markdown(&report))?;
         } else {
             if args.watch && stdout.is_terminal() {
                 // Home + clear, so the table updates in place.
                 write!(out, "\x1b[H\x1b[2J")?;
             }
-            write!(out, "{}", render(&report))?;
+            super::emit(&mut out, &render(&report))?;
         }
         out.flush()?;
         if !args.watch || args.count.is_some_and(|c| sweeps >= c) {
@@ -221,6 +225,27 @@ fn note(h: &HostHealth) -> String {
 
 /// The human table for a sweep.
 pub fn render(report: &SweepReport) -> String {
+    let mut out = hosts_table(report).render();
+    if !report.checks.is_empty() {
+        out.push('\n');
+        out.push_str(&checks_table(&report.checks).render());
+    }
+    out.push_str(&format!("\n{}\n", summary(report)));
+    out
+}
+
+/// The sweep as Markdown: the hosts, the checks, the counts.
+pub fn render_markdown(report: &SweepReport) -> String {
+    let mut out = hosts_table(report).render_markdown();
+    if !report.checks.is_empty() {
+        out.push('\n');
+        out.push_str(&checks_table(&report.checks).render_markdown());
+    }
+    out.push_str(&format!("\n{}\n", summary(report)));
+    out
+}
+
+fn hosts_table(report: &SweepReport) -> Table {
     let mut t = Table::new(&[
         ("STATUS", Align::Left),
         ("HOST", Align::Left),
@@ -252,11 +277,10 @@ pub fn render(report: &SweepReport) -> String {
             note(h),
         ]);
     }
-    let mut out = t.render();
-    if !report.checks.is_empty() {
-        out.push('\n');
-        out.push_str(&render_checks(&report.checks));
-    }
+    t
+}
+
+fn summary(report: &SweepReport) -> String {
     let counts = [
         Status::Up,
         Status::Warn,
@@ -271,11 +295,10 @@ pub fn render(report: &SweepReport) -> String {
     .collect::<Vec<_>>()
     .join(", ");
     let n = report.hosts.len();
-    out.push_str(&format!("\n{n} host{}: {counts}\n", plural(n)));
-    out
+    format!("{n} host{}: {counts}", plural(n))
 }
 
-fn render_checks(checks: &[CheckResult]) -> String {
+fn checks_table(checks: &[CheckResult]) -> Table {
     let mut t = Table::new(&[
         ("STATUS", Align::Left),
         ("CHECK", Align::Left),
@@ -294,11 +317,11 @@ fn render_checks(checks: &[CheckResult]) -> String {
                 .map_or_else(|| "-".into(), |ms| format!("{ms:.0}ms")),
             c.cert_days_left
                 .map_or_else(|| "-".into(), |d| format!("{d:.0}d")),
-            crate::config::redact::redact_url(&c.url),
+            crate::config::secrets::redact_url(&c.url),
             c.error.clone().unwrap_or_default(),
         ]);
     }
-    t.render()
+    t
 }
 
 #[cfg(test)]

@@ -7,6 +7,11 @@ pub mod digest;
 pub mod health;
 pub mod table;
 
+/// Writes text that goes to the user, secrets scrubbed (see `config::secrets`).
+pub fn emit(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
+    out.write_all(crate::config::secrets::scrub(text).as_bytes())
+}
+
 /// Exit codes shared by every subcommand.
 pub mod exit {
     /// Everything is fine.

@@ -69,9 +69,46 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The same table as GitHub-flavoured Markdown (for incident notes): `|` in
+    /// cells escaped, right-aligned columns marked `--:`.
+    pub fn render_markdown(&self) -> String {
+        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        let mut out = String::new();
+        let header: Vec<String> = self.headers.iter().map(|(h, _)| cell(h)).collect();
+        out.push_str(&format!("| {} |\n", header.join(" | ")));
+        let rule: Vec<&str> = self
+            .headers
+            .iter()
+            .map(|(_, a)| match a {
+                Align::Left => "---",
+                Align::Right => "--:",
+            })
+            .collect();
+        out.push_str(&format!("| {} |\n", rule.join(" | ")));
+        for row in &self.rows {
+            let cells: Vec<String> = (0..self.headers.len())
+                .map(|i| cell(row.get(i).map_or("", String::as_str)))
+                .collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_tables_escape_pipes_and_mark_alignment() {
+        let mut t = Table::new(&[("HOST", Align::Left), ("CPU", Align::Right)]);
+        t.row(vec!["web|1".into(), "5%".into()]);
+        assert_eq!(
+            t.render_markdown(),
+            "| HOST | CPU |\n| --- | --: |\n| web\\|1 | 5% |\n"
+        );
+    }
 
     #[test]
     fn pads_by_characters_and_trims() {

@@ -66,7 +66,17 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 impl fmt::Display for Diagnostic {
+    /// Shown with secrets scrubbed: the echoed source line may hold a URL with a
+    /// password (that is often what is wrong with it).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.render(&mut text)?;
+        f.write_str(&super::secrets::scrub(&text))
+    }
+}
+
+impl Diagnostic {
+    fn render(&self, f: &mut impl fmt::Write) -> fmt::Result {
         if self.line == 0 {
             write!(f, "{}: {}", self.file, self.message)?;
         } else {
@@ -78,6 +88,7 @@ impl fmt::Display for Diagnostic {
         }
         if let Some(snippet) = &self.snippet {
             let (text, carets) = snippet.as_ref();
+            let text = mask_secret_assignment(text);
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());
             write!(
@@ -95,6 +106,27 @@ impl fmt::Display for Diagnostic {
 }
 
 impl std::error::Error for Diagnostic {}
+
+/// A source line that assigns a secret-looking key (`password = "..."`, a key in
+/// the wrong place, most likely) shows `***` for its value.
+fn mask_secret_assignment(line: &str) -> std::borrow::Cow<'_, str> {
+    let Some((key, _)) = line.split_once('=') else {
+        return std::borrow::Cow::Borrowed(line);
+    };
+    let k = key.trim().trim_matches('"').to_ascii_lowercase();
+    let secret = [
+        "password", "passwd", "secret", "token", "pass", "pwd", "api_key", "apikey",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+        && !k.ends_with("_env")
+        && !k.ends_with("_file");
+    if secret {
+        std::borrow::Cow::Owned(format!("{}= {}", key, super::secrets::MASK))
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
+}
 
 /// The candidate closest to `word` by edit distance, if it is close enough to be
 /// a plausible typo.

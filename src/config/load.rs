@@ -181,6 +181,7 @@ pub fn load(spec: Option<&str>) -> Result<LoadedProfile, LoadError> {
             })?;
             let profile = parse_profile(&text, &path.display().to_string())
                 .map_err(|d| LoadError::Invalid(Box::new(d)))?;
+            super::secrets::register_profile(&profile);
             Ok(LoadedProfile {
                 profile,
                 source: ProfileSource::File(path),
@@ -379,9 +380,51 @@ fn validate(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
             ));
         }
         if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
+            let hint = match c.url.split_once("://") {
+                Some((scheme, _)) => format!("`{scheme}://` is not http:// or https://"),
+                None => format!("e.g. https://{}", super::secrets::redact_url(&c.url)),
+            };
             return Err(s
                 .error(&at("url"), "url must start with http:// or https://")
-                .with_hint(format!("e.g. https://{}", c.url)));
+                .with_hint(hint));
+        }
+        for (j, hdr) in c.headers.iter().enumerate() {
+            let at = |k| {
+                [
+                    Key("health"),
+                    Key("http"),
+                    Index(i),
+                    Key("headers"),
+                    Index(j),
+                    Key(k),
+                ]
+            };
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if hdr.name.is_empty() || !hdr.name.chars().all(token) {
+                return Err(s.error(&at("name"), "not an HTTP header name"));
+            }
+            let sources = [&hdr.value, &hdr.value_env, &hdr.value_file]
+                .iter()
+                .filter(|v| v.is_some())
+                .count();
+            if sources != 1 {
+                return Err(s
+                    .error(
+                        &at("name"),
+                        "a header needs exactly one of value, value_env, value_file",
+                    )
+                    .with_hint(
+                        "a secret value belongs in value_env or value_file, not the profile",
+                    ));
+            }
+        }
+        if let Some(auth) = &c.basic_auth {
+            if auth.password_env.is_some() && auth.password_file.is_some() {
+                return Err(s.error(
+                    &at("basic_auth"),
+                    "basic_auth takes one of password_env and password_file",
+                ));
+            }
         }
         if !(100..=599).contains(&c.expect_status) {
             return Err(s.error(
@@ -523,6 +566,24 @@ fn positive(v: f64, s: &Spans, path: &[Seg]) -> Result<(), Diagnostic> {
         };
         Err(s.error(path, format!("{key} must be a positive number of seconds")))
     }
+}
+
+/// `--profile` with `--inventory`: the inventory alone makes a profile named after
+/// the file; with a profile, its hosts are added to the profile's. Also returns the
+/// inventory's warnings (what was not imported), for the caller to show.
+pub fn load_with_inventory(
+    spec: Option<&str>,
+    inventory: Option<&Path>,
+) -> Result<(LoadedProfile, Vec<super::inventory::Warning>), super::inventory::WithInventoryError> {
+    let Some(path) = inventory else {
+        return Ok((load(spec)?, Vec::new()));
+    };
+    let imported = super::inventory::import_file(path)?;
+    let loaded = match spec {
+        None => super::inventory::into_loaded(&imported, path)?,
+        Some(spec) => super::inventory::merge(load(Some(spec))?, &imported)?,
+    };
+    Ok((loaded, imported.warnings))
 }
 
 #[cfg(test)]

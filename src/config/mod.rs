@@ -3,10 +3,11 @@
 //! (host-key checking lives with the SSH code, in `remote::ssh`).
 
 pub mod diagnostic;
+pub mod inventory;
 pub mod load;
 pub mod profile;
-pub mod redact;
 pub mod resolve;
+pub mod secrets;
 pub mod ssh_config;
 pub mod ssh_lookup;
 pub mod target;

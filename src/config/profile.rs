@@ -23,6 +23,95 @@ pub struct Profile {
     pub health: HealthSettings,
     #[serde(default)]
     pub hosts: Vec<HostEntry>,
+    /// Databases `opsctl queries` and the console's Queries tab watch.
+    #[serde(default)]
+    pub databases: Vec<DatabaseEntry>,
+}
+
+/// The database engines opsctl reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Postgresql,
+    Mariadb,
+    Mysql,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Postgresql => "postgresql",
+            Engine::Mariadb => "mariadb",
+            Engine::Mysql => "mysql",
+        }
+    }
+
+    /// MariaDB and MySQL speak one protocol and share most of what opsctl reads.
+    pub fn is_mysql_family(self) -> bool {
+        matches!(self, Engine::Mariadb | Engine::Mysql)
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Engine::Postgresql => 5432,
+            Engine::Mariadb | Engine::Mysql => 3306,
+        }
+    }
+}
+
+/// How a database connection uses TLS (libpq's `sslmode` words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    Disable,
+    /// TLS when the server offers it (libpq's default).
+    #[default]
+    Prefer,
+    Require,
+    /// Require TLS and a certificate signed by a trusted CA (`ca_file`).
+    VerifyCa,
+    /// As verify-ca, and the certificate must name the host.
+    VerifyFull,
+}
+
+/// A database the profile watches. The password is never in the profile: it
+/// names an environment variable, a file, a libpq passfile or a MySQL option file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseEntry {
+    /// The name `--db NAME` and `:queries NAME` use.
+    pub name: String,
+    pub engine: Engine,
+    /// The server's address as seen from `via` when set, else from here.
+    pub host: String,
+    pub port: Option<u16>,
+    pub user: String,
+    /// The database (PostgreSQL) or default schema (MariaDB/MySQL) to connect to.
+    pub database: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    /// A libpq passfile (`host:port:db:user:password` lines); default `PGPASSFILE`,
+    /// else `~/.pgpass`, when no other source is named.
+    pub passfile: Option<String>,
+    /// A MySQL option file with a `[client]` password; default `~/.my.cnf`.
+    pub option_file: Option<String>,
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// CA certificate (PEM) for `verify-ca` / `verify-full`.
+    pub ca_file: Option<String>,
+    /// Reach the database through an SSH tunnel via this profile host.
+    pub via: Option<String>,
+    #[serde(default = "default_db_connect_timeout")]
+    pub connect_timeout_secs: f64,
+    #[serde(default = "default_db_query_timeout")]
+    pub query_timeout_secs: f64,
+}
+
+fn default_db_connect_timeout() -> f64 {
+    5.0
+}
+fn default_db_query_timeout() -> f64 {
+    10.0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -249,6 +338,30 @@ pub struct HttpCheck {
     /// Send requests to this address instead of resolving the URL's host (`ip:port`),
     /// keeping the URL's host name for TLS and the Host header.
     pub resolve: Option<String>,
+    /// Request headers. A secret one names where its value comes from.
+    #[serde(default)]
+    pub headers: Vec<HttpHeader>,
+    /// HTTP basic authentication; the password comes from an env var or a file.
+    pub basic_auth: Option<BasicAuth>,
+}
+
+/// A request header: `value` (not a secret: it is shown by `config show` as `***`
+/// all the same), or `value_env` / `value_file` naming where a secret value is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: Option<String>,
+    pub value_env: Option<String>,
+    pub value_file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub user: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
 }
 
 fn default_expect_status() -> u16 {

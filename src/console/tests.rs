@@ -723,7 +723,7 @@ fn a_changed_host_key_is_an_alarm_not_a_timeout() {
     let mut h = fixtures::healthy("web1", "10.0.0.11", &["web"], 1);
     h.status = Status::Unreachable;
     h.error = Some("WARNING: HOST KEY FOR web1 HAS CHANGED".into());
-    h.error_kind = Some(crate::remote::ErrorKind::HostKeyChanged);
+    h.error_kind = Some(crate::health::ErrorKind::HostKeyChanged);
     app.update(Event::Health {
         host: 0,
         health: Box::new(h),

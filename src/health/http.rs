@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::config::{HttpCheck, Thresholds};
+use crate::config::{HttpCheck, Thresholds, secrets};
 
 use super::model::{CheckResult, Status};
 use super::status::{cert_level, latency_level};
@@ -31,9 +31,43 @@ pub fn ensure_crypto_provider() {
 /// the time to the response headers. With `resolve = "ip:port"` the request goes to
 /// that address; a port written in the URL itself takes precedence over its port.
 pub async fn run_http_check(check: &HttpCheck, thresholds: &Thresholds) -> CheckResult {
+    let mut result = check_once(check, thresholds).await;
+    // Whatever went wrong, the message never carries a secret.
+    result.error = result.error.map(|e| secrets::scrub(&e).into_owned());
+    result
+}
+
+/// The request with the check's headers and basic authentication; their secrets
+/// are read now (and registered, so no output shows them).
+fn request(
+    client: &reqwest::Client,
+    check: &HttpCheck,
+) -> Result<reqwest::RequestBuilder, secrets::SecretError> {
+    let mut req = client.get(&check.url);
+    for h in &check.headers {
+        let value = match (&h.value, &h.value_env, &h.value_file) {
+            (Some(v), _, _) => v.clone(),
+            (None, Some(var), _) => secrets::from_env(var)?,
+            (None, None, Some(file)) => secrets::from_file(file)?,
+            (None, None, None) => continue,
+        };
+        req = req.header(h.name.as_str(), value);
+    }
+    if let Some(auth) = &check.basic_auth {
+        let password = match (&auth.password_env, &auth.password_file) {
+            (Some(var), _) => Some(secrets::from_env(var)?),
+            (None, Some(file)) => Some(secrets::from_file(file)?),
+            (None, None) => None,
+        };
+        req = req.basic_auth(&auth.user, password);
+    }
+    Ok(req)
+}
+
+async fn check_once(check: &HttpCheck, thresholds: &Thresholds) -> CheckResult {
     let mut result = CheckResult {
         name: check.name.clone(),
-        url: check.url.clone(),
+        url: secrets::redact_url(&check.url),
         status: Status::Critical,
         http_status: None,
         latency_ms: None,
@@ -48,8 +82,15 @@ pub async fn run_http_check(check: &HttpCheck, thresholds: &Thresholds) -> Check
             return result;
         }
     };
+    let req = match request(&client, check) {
+        Ok(r) => r,
+        Err(e) => {
+            result.error = Some(e.to_string());
+            return result;
+        }
+    };
     let started = Instant::now();
-    let mut resp = match client.get(&check.url).send().await {
+    let mut resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
             result.error = Some(describe_error(&e, timeout));
@@ -272,6 +313,8 @@ mod tests {
             timeout_secs: 3.0,
             ca_file: None,
             resolve: None,
+            headers: Vec::new(),
+            basic_auth: None,
         }
     }
 

@@ -39,7 +39,7 @@ pub mod sweep;
 
 pub use http::run_http_check;
 pub use model::{
-    CheckResult, DiskUsage, HostHealth, ProcessInfo, ServiceState, Status, SweepReport,
+    CheckResult, DiskUsage, ErrorKind, HostHealth, ProcessInfo, ServiceState, Status, SweepReport,
 };
 pub use probe::{HostProbe, PROBE_SCRIPT, ProbeTarget};
 pub use series::{HostSeries, RingBuffer, Series};

@@ -177,6 +177,8 @@ mod tests {
                 timeout_secs: 2.0,
                 ca_file: None,
                 resolve: None,
+                headers: Vec::new(),
+                basic_auth: None,
             }],
             ..HealthSettings::default()
         };

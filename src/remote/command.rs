@@ -10,12 +10,17 @@ use std::time::Duration;
 /// Default bound for a remote command when the caller names none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Default bound on what `run` collects of a command's stdout (and, separately,
+/// its stderr): a host that answers with a gigabyte costs this much memory at most.
+pub const DEFAULT_MAX_OUTPUT: usize = 64 << 20;
+
 /// A command to run on a host: a program and its arguments, never a shell string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     argv: Vec<String>,
     stdin: Option<Vec<u8>>,
     timeout: Duration,
+    max_output: usize,
 }
 
 impl Command {
@@ -25,6 +30,7 @@ impl Command {
             argv: vec![program.into()],
             stdin: None,
             timeout: DEFAULT_TIMEOUT,
+            max_output: DEFAULT_MAX_OUTPUT,
         }
     }
 
@@ -56,6 +62,17 @@ impl Command {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// Collect at most `bytes` of stdout (and of stderr); more is cut off and the
+    /// output says it was truncated.
+    pub fn max_output(mut self, bytes: usize) -> Self {
+        self.max_output = bytes;
+        self
+    }
+
+    pub fn get_max_output(&self) -> usize {
+        self.max_output
     }
 
     pub fn argv(&self) -> &[String] {

@@ -3,10 +3,11 @@
 use std::process::Stdio;
 
 use async_trait::async_trait;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+use super::lines::{LineSplitter, append_capped};
 use super::{Command, Forward, LineStream, Output, Remote, RemoteError, StreamEvent};
 
 /// Capacity of a streamed command's line channel; a slow reader pauses the command.
@@ -49,6 +50,53 @@ fn feed_stdin(cmd: &Command, child: &mut tokio::process::Child) {
     }
 }
 
+/// Reads a pipe to its end, keeping at most `limit` bytes; `true` when there was more.
+async fn read_capped(pipe: Option<impl AsyncRead + Unpin>, limit: usize) -> (Vec<u8>, bool) {
+    let Some(mut pipe) = pipe else {
+        return (Vec::new(), false);
+    };
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match pipe.read(&mut chunk).await {
+            Ok(0) | Err(_) => return (buf, false),
+            Ok(n) => {
+                if !append_capped(&mut buf, &chunk[..n], limit) {
+                    return (buf, true);
+                }
+            }
+        }
+    }
+}
+
+/// Streams a pipe as bounded lines into `tx` (as `wrap(line)`).
+async fn pump(
+    pipe: Option<impl AsyncRead + Unpin>,
+    tx: mpsc::Sender<StreamEvent>,
+    wrap: fn(String) -> StreamEvent,
+) {
+    let Some(mut pipe) = pipe else {
+        return;
+    };
+    let mut split = LineSplitter::default();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match pipe.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                for line in split.push(&chunk[..n]) {
+                    if tx.send(wrap(line)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(line) = split.finish() {
+        let _ = tx.send(wrap(line)).await;
+    }
+}
+
 fn spawn_error(cmd: &Command, e: std::io::Error) -> RemoteError {
     RemoteError::Io(format!("cannot start {}: {e}", cmd.program()))
 }
@@ -64,18 +112,41 @@ impl Remote for LocalRemote {
             .spawn()
             .map_err(|e| spawn_error(cmd, e))?;
         feed_stdin(cmd, &mut child);
-        let waited = tokio::time::timeout(cmd.get_timeout(), child.wait_with_output()).await;
-        match waited {
+        let limit = cmd.get_max_output();
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let work = async {
+            let ((stdout, cut_out), (stderr, cut_err)) =
+                tokio::join!(read_capped(stdout, limit), read_capped(stderr, limit));
+            let truncated = cut_out || cut_err;
+            let status = if truncated {
+                // Stop a command that keeps writing; what it wrote is the start.
+                let _ = child.kill().await;
+                None
+            } else {
+                child.wait().await.ok().and_then(|s| s.code())
+            };
+            Output {
+                stdout,
+                stderr,
+                status,
+                truncated,
+            }
+        };
+        match tokio::time::timeout(cmd.get_timeout(), work).await {
             Err(_) => Err(RemoteError::Timeout {
                 what: format!("{} on {}", cmd.program(), self.name),
                 after: cmd.get_timeout(),
             }),
-            Ok(Err(e)) => Err(RemoteError::Io(format!("{}: {e}", cmd.program()))),
-            Ok(Ok(out)) => Ok(Output {
-                stdout: out.stdout,
-                stderr: out.stderr,
-                status: out.status.code(),
-            }),
+            Ok(out) => {
+                if out.truncated {
+                    tracing::warn!(
+                        command = cmd.program(),
+                        limit,
+                        "output truncated: the command wrote more than its limit"
+                    );
+                }
+                Ok(out)
+            }
         }
     }
 
@@ -88,28 +159,8 @@ impl Remote for LocalRemote {
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         tokio::spawn(async move {
-            let out_tx = tx.clone();
-            let out_task = async move {
-                if let Some(s) = stdout {
-                    let mut lines = BufReader::new(s).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        if out_tx.send(StreamEvent::Stdout(line)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            };
-            let err_tx = tx.clone();
-            let err_task = async move {
-                if let Some(s) = stderr {
-                    let mut lines = BufReader::new(s).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        if err_tx.send(StreamEvent::Stderr(line)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            };
+            let out_task = pump(stdout, tx.clone(), StreamEvent::Stdout);
+            let err_task = pump(stderr, tx.clone(), StreamEvent::Stderr);
             tokio::select! {
                 _ = async { tokio::join!(out_task, err_task) } => {
                     let status = child.wait().await.ok().and_then(|s| s.code());
@@ -170,6 +221,47 @@ impl Remote for LocalRemote {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_flood_of_output_costs_a_bounded_amount_and_says_so() {
+        let r = LocalRemote::new("local");
+        // `yes` never stops: without a bound this would run until memory runs out.
+        let cmd = Command::new("yes")
+            .max_output(1 << 20)
+            .timeout(std::time::Duration::from_secs(20));
+        let started = std::time::Instant::now();
+        let out = r.run(&cmd).await.unwrap();
+        assert!(out.truncated);
+        assert_eq!(out.stdout.len(), 1 << 20);
+        assert_eq!(out.status, None, "the command was stopped");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        let small = r.run(&Command::new("echo").arg("hi")).await.unwrap();
+        assert!(!small.truncated && small.success());
+    }
+
+    #[tokio::test]
+    async fn a_line_without_end_is_cut() {
+        let r = LocalRemote::new("local");
+        let cmd = Command::shell_script("head -c 3000000 /dev/zero | tr '\\0' x; echo; echo after");
+        let mut rx = r.stream(&cmd).await.unwrap();
+        let mut lines = Vec::new();
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                StreamEvent::Stdout(l) => lines.push(l),
+                StreamEvent::Exit(_) => break,
+                StreamEvent::Stderr(_) => {}
+            }
+        }
+        assert_eq!(
+            lines.len(),
+            2,
+            "{:?}",
+            lines.iter().map(String::len).collect::<Vec<_>>()
+        );
+        assert!(lines[0].ends_with(crate::remote::lines::CUT_MARK));
+        assert!(lines[0].len() < crate::remote::lines::MAX_LINE + 100);
+        assert_eq!(lines[1], "after");
+    }
     use std::time::Duration;
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 //! forward TCP ports. Two implementations: [`local`] and [`ssh`].
 
 pub mod command;
+pub mod lines;
 pub mod local;
 pub mod open;
 pub mod ssh;
@@ -24,6 +25,9 @@ pub struct Output {
     pub stderr: Vec<u8>,
     /// Exit code; `None` when the process died from a signal or the server sent none.
     pub status: Option<i32>,
+    /// The command wrote more than its `max_output`: what is here is the start, and
+    /// the command was stopped.
+    pub truncated: bool,
 }
 
 impl Output {

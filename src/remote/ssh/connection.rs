@@ -284,7 +284,11 @@ pub(crate) fn connect(target: Arc<SshTarget>, agent: Option<Arc<Path>>) -> Boxed
             Err(e) => {
                 let refused = refusal.lock().ok().and_then(|mut slot| slot.take());
                 // A proxy that died explains the failure better than the handshake.
-                if let Some(why) = proxy.as_mut().and_then(ProxyProcess::explain) {
+                let died = match proxy.as_mut() {
+                    Some(p) => p.explain().await,
+                    None => None,
+                };
+                if let Some(why) = died {
                     return Err(RemoteError::Connect {
                         host: target.label.clone(),
                         reason: why,

@@ -10,6 +10,7 @@ use russh::client::Msg;
 use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use tokio::sync::mpsc;
 
+use crate::remote::lines::{LineSplitter, append_capped};
 use crate::remote::{Command, Output, StreamEvent};
 
 /// Runs `"$@"` with its stdin from /dev/null while a watchdog reads the channel's
@@ -108,14 +109,27 @@ pub(crate) enum Ending {
     Refused,
 }
 
-/// Reads a channel to its end, collecting stdout and stderr.
-pub(crate) async fn collect(read: &mut ChannelReadHalf) -> (Output, Ending) {
+/// Reads a channel to its end, collecting stdout and stderr, each up to `limit`
+/// bytes. Past that the command is cut off (the caller drops the channel, which
+/// closes it) and the output says it was truncated.
+pub(crate) async fn collect(read: &mut ChannelReadHalf, limit: usize) -> (Output, Ending) {
     let mut out = Output::default();
     let mut status = None;
     while let Some(msg) = read.wait().await {
+        let fits = match &msg {
+            ChannelMsg::Data { data } => append_capped(&mut out.stdout, data, limit),
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                append_capped(&mut out.stderr, data, limit)
+            }
+            _ => true,
+        };
+        if !fits {
+            out.truncated = true;
+            out.status = None;
+            return (out, Ending::Closed(None));
+        }
         match msg {
-            ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
-            ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
+            ChannelMsg::Data { .. } | ChannelMsg::ExtendedData { .. } => {}
             ChannelMsg::ExitStatus { exit_status } => {
                 status = Some(i32::try_from(exit_status).unwrap_or(i32::MAX));
             }
@@ -133,41 +147,6 @@ pub(crate) async fn collect(read: &mut ChannelReadHalf) -> (Output, Ending) {
     }
     out.status = status;
     (out, Ending::Closed(status))
-}
-
-/// Splits a byte stream into lines (`\n`, with a trailing `\r` dropped), keeping the
-/// unfinished tail for the next chunk.
-#[derive(Default)]
-pub(crate) struct LineSplitter {
-    pending: Vec<u8>,
-}
-
-impl LineSplitter {
-    pub(crate) fn push(&mut self, data: &[u8]) -> Vec<String> {
-        let mut lines = Vec::new();
-        let mut rest = data;
-        while let Some(pos) = rest.iter().position(|b| *b == b'\n') {
-            self.pending.extend_from_slice(&rest[..pos]);
-            lines.push(take_line(&mut self.pending));
-            rest = &rest[pos + 1..];
-        }
-        self.pending.extend_from_slice(rest);
-        lines
-    }
-
-    /// The last line when the stream ended without a newline.
-    pub(crate) fn finish(&mut self) -> Option<String> {
-        (!self.pending.is_empty()).then(|| take_line(&mut self.pending))
-    }
-}
-
-fn take_line(buf: &mut Vec<u8>) -> String {
-    if buf.last() == Some(&b'\r') {
-        buf.pop();
-    }
-    let line = String::from_utf8_lossy(buf).into_owned();
-    buf.clear();
-    line
 }
 
 /// Forwards a channel's output as lines until it ends or the receiver goes away.

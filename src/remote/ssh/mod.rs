@@ -227,12 +227,22 @@ impl Remote for SshRemote {
         let deadline = Instant::now() + limit;
         let work = async {
             let mut started = self.start(cmd, deadline).await?;
-            let (out, ending) = exec::collect(&mut started.read).await;
+            let (out, ending) = exec::collect(&mut started.read, cmd.get_max_output()).await;
             match ending {
                 Ending::Refused => Err(RemoteError::SessionRefused {
                     host: self.label().to_string(),
                     what: format!("to run {}", cmd.program()),
                 }),
+                Ending::Closed(_) if out.truncated => {
+                    // Dropping the guard closes the channel: the command is stopped.
+                    tracing::warn!(
+                        host = %self.label(),
+                        command = cmd.program(),
+                        limit = cmd.get_max_output(),
+                        "output truncated: the command wrote more than its limit"
+                    );
+                    Ok(out)
+                }
                 Ending::Closed(status) => {
                     started.guard.finished();
                     if status.is_none() && started.conn.is_closed() {

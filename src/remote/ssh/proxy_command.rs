@@ -18,14 +18,25 @@ const STDERR_TAIL: usize = 2048;
 pub(crate) struct ProxyProcess {
     child: Child,
     stderr: Arc<Mutex<String>>,
+    stderr_done: Option<tokio::task::JoinHandle<()>>,
     command: String,
 }
 
+/// How long a failed handshake waits for the proxy to exit and say why.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl ProxyProcess {
-    /// Why the proxy is no longer carrying the session, if it ended: its exit
-    /// status and the end of what it wrote to stderr.
-    pub(crate) fn explain(&mut self) -> Option<String> {
-        let status = self.child.try_wait().ok().flatten()?;
+    /// Why the proxy is no longer carrying the session, if it ended (within a
+    /// short grace: the session's end arrives before the process is reaped): its
+    /// exit status and the end of what it wrote to stderr.
+    pub(crate) async fn explain(&mut self) -> Option<String> {
+        let status = tokio::time::timeout(EXIT_GRACE, self.child.wait())
+            .await
+            .ok()?
+            .ok()?;
+        if let Some(reader) = self.stderr_done.take() {
+            let _ = tokio::time::timeout(EXIT_GRACE, reader).await;
+        }
         let tail = self
             .stderr
             .lock()
@@ -67,10 +78,11 @@ pub(crate) fn spawn(
         return Err(failed("ProxyCommand has no stdin/stdout".into()));
     };
     let tail = Arc::new(Mutex::new(String::new()));
+    let mut stderr_done = None;
     if let Some(stderr) = child.stderr.take() {
         let tail = Arc::clone(&tail);
         let host = label.to_string();
-        tokio::spawn(async move {
+        stderr_done = Some(tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 tracing::debug!(host = %host, "ProxyCommand: {line}");
@@ -84,7 +96,7 @@ pub(crate) fn spawn(
                     }
                 }
             }
-        });
+        }));
     }
     tracing::debug!(host = label, command, "ProxyCommand started");
     Ok((
@@ -92,6 +104,7 @@ pub(crate) fn spawn(
         ProxyProcess {
             child,
             stderr: tail,
+            stderr_done,
             command: command.to_string(),
         },
     ))
@@ -118,15 +131,7 @@ mod tests {
             spawn("sh -c 'echo no route to web1 >&2; exit 7'", "web1").unwrap();
         let mut buf = Vec::new();
         let _ = stream.read_to_end(&mut buf).await;
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        let why = loop {
-            if let Some(why) = proxy.explain() {
-                if why.contains("no route") || tokio::time::Instant::now() > deadline {
-                    break why;
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        };
+        let why = proxy.explain().await.unwrap();
         assert!(why.contains("exited with status 7"), "{why}");
         assert!(why.contains("no route to web1"), "{why}");
     }

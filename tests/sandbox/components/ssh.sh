@@ -54,7 +54,9 @@ PermitRootLogin prohibit-password
 UsePAM no
 StrictModes no
 UseDNS no
-LogLevel VERBOSE
+# DEBUG1 logs each forwarded connection ("server_request_direct_tcpip: ... target
+# HOST port PORT"): the jump-chain tests read a bastion's log to prove the hop.
+LogLevel DEBUG1
 AllowTcpForwarding yes
 X11Forwarding no
 PrintMotd no
