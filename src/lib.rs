@@ -13,5 +13,6 @@ pub mod console;
 pub mod health;
 pub mod logging;
 pub mod logs;
+pub mod ops;
 pub mod remote;
 pub mod sql;
