@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod config;
 pub mod console;
+pub mod db;
 pub mod health;
 pub mod logging;
 pub mod logs;

@@ -42,6 +42,8 @@ enum Commands {
     Digest(cli::digest::DigestArgs),
     /// One health sweep of the fleet (or the named targets).
     Health(cli::health::HealthArgs),
+    /// Live statements and sessions of a database; EXPLAIN; cancel and kill.
+    Queries(cli::queries::QueriesArgs),
     /// Validate profiles, print the resolved profile, show where opsctl looks.
     #[command(subcommand)]
     Config(cli::config::ConfigCommand),
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Some(Commands::Digest(args)) => cli::digest::run(args),
         Some(Commands::Config(cmd)) => cli::config::run(cmd, profile, inventory),
         Some(Commands::Health(args)) => run_health(profile, inventory, args),
+        Some(Commands::Queries(args)) => run_queries(profile, inventory, args),
         Some(Commands::Console(args)) => run_console(profile, inventory, args),
         Some(Commands::Completions { shell }) => {
             let mut cmd = Cli::command();
@@ -120,6 +123,21 @@ fn run_health(
         .enable_all()
         .build()?;
     runtime.block_on(cli::health::run(&loaded.profile, args))
+}
+
+fn run_queries(
+    profile: Option<&str>,
+    inventory: Option<&Path>,
+    args: &cli::queries::QueriesArgs,
+) -> anyhow::Result<i32> {
+    let loaded = match load_profile(profile, inventory) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(cli::queries::run(&loaded.profile, args))
 }
 
 /// Output piped into `head` and closed early is not an error worth a message.

@@ -822,8 +822,9 @@ impl Gunicorn {
         std::fs::read_to_string(&self.error_log).unwrap_or_default()
     }
 
-    /// The median time of `n` GETs of `path` (after two warm-up requests).
-    async fn median_ms(&self, c: &reqwest::Client, path: &str, n: usize) -> f64 {
+    /// The fastest of `n` requests (after two warm-ups): the least noisy measure of
+    /// a view's own cost when other work shares the machine.
+    async fn fastest_ms(&self, c: &reqwest::Client, path: &str, n: usize) -> f64 {
         let url = format!("{}{path}", self.url);
         let mut times = Vec::new();
         for i in 0..n + 2 {
@@ -835,7 +836,7 @@ impl Gunicorn {
             }
         }
         times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        times[times.len() / 2]
+        times[0]
     }
 }
 
@@ -962,7 +963,7 @@ async fn each_release_behaves_as_described() {
             404,
             "v2's view"
         );
-        g.median_ms(&c, var("SANDBOX_APP_HOT_VIEW"), 9).await
+        g.fastest_ms(&c, var("SANDBOX_APP_HOT_VIEW"), 9).await
     };
 
     // v2: a new view and a migration.
@@ -1040,7 +1041,7 @@ async fn each_release_behaves_as_described() {
             get(&c, &format!("{}/version", g.url)).await.text().trim(),
             "v4-slow"
         );
-        g.median_ms(&c, var("SANDBOX_APP_HOT_VIEW"), 9).await
+        g.fastest_ms(&c, var("SANDBOX_APP_HOT_VIEW"), 9).await
     };
     eprintln!(
         "hot view {}: v1 {v1_ms:.1} ms, v4-slow {v4_ms:.1} ms ({:.1}x)",

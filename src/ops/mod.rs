@@ -9,6 +9,7 @@ pub mod audit;
 pub mod consent;
 pub mod engine;
 pub mod plan;
+pub mod query_signal;
 
 pub use audit::{AuditLog, AuditRecord, Outcome};
 pub use consent::{Consent, Refusal};

@@ -249,6 +249,34 @@ sandbox_write_profile() {
                     echo "ca_file = \"$SANDBOX_CA_FILE\""
                 done
             fi
+            # The databases, watched by the monitoring user (never the app's): directly,
+            # and PostgreSQL once more through db1's SSH (as behind a bastion).
+            if [[ -n "${SANDBOX_PG_HOST:-}" ]]; then
+                local via
+                for via in "" db1; do
+                    echo
+                    echo '[[databases]]'
+                    echo "name = \"shop${via:+-via-$via}\""
+                    echo 'engine = "postgresql"'
+                    echo "host = \"$SANDBOX_PG_HOST\""
+                    echo "port = $SANDBOX_PG_PORT"
+                    echo "user = \"$SANDBOX_PG_MONITOR_USER\""
+                    echo "database = \"$SANDBOX_PG_DB\""
+                    echo "password_file = \"$SANDBOX_PG_MONITOR_PASSWORD_FILE\""
+                    [[ -n "$via" ]] && echo "via = \"$via\""
+                done
+            fi
+            if [[ -n "${SANDBOX_MARIADB_HOST:-}" ]]; then
+                echo
+                echo '[[databases]]'
+                echo 'name = "reports"'
+                echo 'engine = "mariadb"'
+                echo "host = \"$SANDBOX_MARIADB_HOST\""
+                echo "port = $SANDBOX_MARIADB_PORT"
+                echo "user = \"$SANDBOX_MARIADB_MONITOR_USER\""
+                echo "database = \"$SANDBOX_MARIADB_DB\""
+                echo "password_file = \"$SANDBOX_MARIADB_MONITOR_PASSWORD_FILE\""
+            fi
             for ((n = 1; n <= SANDBOX_HOSTS; n++)); do
                 name="$(site_host_name "$n")"
                 role="$(site_host_role "$n")"

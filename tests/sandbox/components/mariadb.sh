@@ -123,6 +123,9 @@ CREATE USER IF NOT EXISTS 'opsctl'@'127.0.0.%' IDENTIFIED BY PASSWORD '$opsctl_h
 ALTER USER 'opsctl'@'127.0.0.%' IDENTIFIED BY PASSWORD '$opsctl_hash';
 GRANT PROCESS ON *.* TO 'opsctl'@'127.0.0.%';
 GRANT SELECT ON performance_schema.* TO 'opsctl'@'127.0.0.%';
+-- EXPLAIN reads the tables it plans; KILL of other users' threads.
+GRANT SELECT ON shop_reports.* TO 'opsctl'@'127.0.0.%';
+GRANT CONNECTION ADMIN ON *.* TO 'opsctl'@'127.0.0.%';
 DROP USER IF EXISTS ''@'localhost';
 SQL
     (

@@ -139,6 +139,10 @@ END \$\$;
 ALTER ROLE shop LOGIN CREATEDB PASSWORD '$shop_pw';
 ALTER ROLE opsctl LOGIN PASSWORD '$opsctl_pw';
 GRANT pg_monitor TO opsctl;
+-- What opsctl queries needs beyond watching: EXPLAIN reads the tables it plans,
+-- cancel/kill signals other roles' sessions.
+GRANT pg_read_all_data TO opsctl;
+GRANT pg_signal_backend TO opsctl;
 SELECT 'CREATE DATABASE shop OWNER shop' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'shop')
 \\gexec
 SQL

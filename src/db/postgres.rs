@@ -1,0 +1,226 @@
+//! PostgreSQL: pg_stat_statements (1.8 to 1.11, PostgreSQL 13 to 17; older
+//! versions name the time columns `total_time`), pg_stat_activity with
+//! pg_blocking_pids, EXPLAIN, and cancel/terminate. Every query casts to plain
+//! types, so one reader serves every version.
+
+use sqlx::{Connection, PgConnection, Row};
+
+use super::error::DbError;
+use super::model::{Session, StatementTotals};
+
+/// What the server is and whether it can tell us about statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    pub server_version: String,
+    pub version_num: i64,
+    /// pg_stat_statements' version when the extension exists in this database.
+    pub pgss_version: Option<String>,
+    pub pgss_preloaded: bool,
+}
+
+pub async fn capabilities(c: &mut PgConnection) -> Result<Capabilities, DbError> {
+    let row = sqlx::query(
+        "SELECT current_setting('server_version')::text, current_setting('server_version_num')::int8, \
+         current_setting('shared_preload_libraries')::text, \
+         (SELECT extversion::text FROM pg_extension WHERE extname = 'pg_stat_statements')",
+    )
+    .fetch_one(&mut *c)
+    .await
+    .map_err(|e| DbError::query("reading the server's version", e))?;
+    let preload: String = row.try_get(2).unwrap_or_default();
+    Ok(Capabilities {
+        server_version: row.try_get(0).unwrap_or_default(),
+        version_num: row.try_get(1).unwrap_or_default(),
+        pgss_version: row.try_get(3).ok().flatten(),
+        pgss_preloaded: preload
+            .split(',')
+            .any(|l| l.trim().trim_matches('"') == "pg_stat_statements"),
+    })
+}
+
+/// The columns pg_stat_statements has in its version `v` (`1.8` renamed
+/// `total_time` to `total_exec_time`).
+fn time_column(v: &str) -> &'static str {
+    let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if (major, minor) >= (1, 8) {
+        "total_exec_time"
+    } else {
+        "total_time"
+    }
+}
+
+/// Every statement class of pg_stat_statements, cumulative.
+pub async fn statements(
+    c: &mut PgConnection,
+    caps: &Capabilities,
+) -> Result<Vec<StatementTotals>, DbError> {
+    if !caps.pgss_preloaded {
+        return Err(DbError::PgssNotPreloaded);
+    }
+    let Some(version) = &caps.pgss_version else {
+        return Err(DbError::PgssNotCreated);
+    };
+    // One row per (queryid, database, user): pg_stat_statements keeps a second row
+    // for a statement run inside a function (`toplevel`, 1.9+), which would make
+    // the rates jump between the two.
+    let sql = format!(
+        "SELECT s.queryid::text, min(s.query), d.datname::text, r.rolname::text, sum(s.calls)::int8, \
+         sum(s.{})::float8, sum(s.rows)::int8, sum(s.shared_blks_hit)::int8, sum(s.shared_blks_read)::int8 \
+         FROM pg_stat_statements s \
+         LEFT JOIN pg_database d ON d.oid = s.dbid LEFT JOIN pg_roles r ON r.oid = s.userid \
+         WHERE s.query IS NOT NULL AND s.queryid IS NOT NULL \
+         GROUP BY s.queryid, d.datname, r.rolname",
+        time_column(version)
+    );
+    let rows = sqlx::query(&sql)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(|e| DbError::query("reading pg_stat_statements", e))?;
+    Ok(rows
+        .iter()
+        .map(|r| StatementTotals {
+            queryid: r
+                .try_get::<Option<String>, _>(0)
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            query: r.try_get(1).unwrap_or_default(),
+            database: r.try_get(2).ok().flatten(),
+            user: r.try_get(3).ok().flatten(),
+            calls: r.try_get::<i64, _>(4).unwrap_or(0).max(0) as u64,
+            total_ms: r.try_get::<f64, _>(5).unwrap_or(0.0),
+            rows: r.try_get::<i64, _>(6).unwrap_or(0).max(0) as u64,
+            shared_hit: r.try_get::<i64, _>(7).ok().map(|v| v.max(0) as u64),
+            shared_read: r.try_get::<i64, _>(8).ok().map(|v| v.max(0) as u64),
+        })
+        .collect())
+}
+
+/// Client sessions (not ours), with who blocks them.
+pub async fn activity(c: &mut PgConnection) -> Result<Vec<Session>, DbError> {
+    let rows = sqlx::query(
+        "SELECT pid::int8, usename::text, datname::text, client_addr::text, state, \
+         CASE WHEN wait_event IS NULL THEN NULL ELSE wait_event_type || ':' || wait_event END, \
+         EXTRACT(EPOCH FROM now() - xact_start)::float8, \
+         EXTRACT(EPOCH FROM now() - query_start)::float8, query, \
+         pg_blocking_pids(pid)::int8[] \
+         FROM pg_stat_activity \
+         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() \
+         ORDER BY query_start NULLS LAST",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .map_err(|e| DbError::query("reading pg_stat_activity", e))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let state: Option<String> = r.try_get(4).ok().flatten();
+            let active = state.as_deref() == Some("active");
+            Session {
+                pid: r.try_get(0).unwrap_or(0),
+                user: r.try_get(1).ok().flatten(),
+                database: r.try_get(2).ok().flatten(),
+                client: r.try_get(3).ok().flatten(),
+                state,
+                wait_event: r.try_get(5).ok().flatten(),
+                xact_age_s: r.try_get(6).ok().flatten(),
+                // The age of the last query only means something while it runs.
+                query_age_s: if active {
+                    r.try_get(7).ok().flatten()
+                } else {
+                    None
+                },
+                query: r.try_get(8).ok().flatten(),
+                blocked_by: r.try_get::<Vec<i64>, _>(9).unwrap_or_default(),
+            }
+        })
+        .collect())
+}
+
+/// The query a session runs now (for EXPLAIN of a running query).
+pub async fn session_query(c: &mut PgConnection, pid: i64) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT query FROM pg_stat_activity WHERE pid = $1")
+        .bind(pid as i32)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(|e| DbError::query("reading pg_stat_activity", e))?;
+    Ok(row.and_then(|r| r.try_get(0).ok()))
+}
+
+/// `EXPLAIN (FORMAT JSON)`; with `analyze`, the statement runs inside a
+/// read-only transaction that is rolled back, so it can change nothing.
+pub async fn explain(c: &mut PgConnection, sql: &str, analyze: bool) -> Result<String, DbError> {
+    let stmt = if analyze {
+        format!("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+    } else {
+        format!("EXPLAIN (FORMAT JSON) {sql}")
+    };
+    let mut tx = c
+        .begin()
+        .await
+        .map_err(|e| DbError::query("starting a transaction", e))?;
+    sqlx::query("SET TRANSACTION READ ONLY")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| DbError::query("making the transaction read-only", e))?;
+    // Prepared: one statement only, whatever the text holds.
+    let result = sqlx::query(&stmt).fetch_one(&mut *tx).await;
+    // Whatever happened, nothing the statement did is kept.
+    let _ = tx.rollback().await;
+    let row = result.map_err(|e| DbError::query("EXPLAIN", e))?;
+    let plan: serde_json::Value = row
+        .try_get::<serde_json::Value, _>(0)
+        .or_else(|_| {
+            row.try_get::<String, _>(0)
+                .map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::Null))
+        })
+        .map_err(|e| DbError::query("reading EXPLAIN's output", e))?;
+    Ok(plan.to_string())
+}
+
+/// `pg_cancel_backend` (the running query) or `pg_terminate_backend` (the session).
+pub async fn signal(c: &mut PgConnection, pid: i64, terminate: bool) -> Result<bool, DbError> {
+    let sql = if terminate {
+        "SELECT pg_terminate_backend($1)"
+    } else {
+        "SELECT pg_cancel_backend($1)"
+    };
+    let row = sqlx::query(sql)
+        .bind(pid as i32)
+        .fetch_one(&mut *c)
+        .await
+        .map_err(|e| {
+            DbError::query(
+                if terminate {
+                    "terminating"
+                } else {
+                    "cancelling"
+                },
+                e,
+            )
+        })?;
+    Ok(row.try_get::<bool, _>(0).unwrap_or(false))
+}
+
+/// The SQL `signal` runs, for plans.
+pub fn signal_sql(pid: i64, terminate: bool) -> String {
+    if terminate {
+        format!("SELECT pg_terminate_backend({pid})")
+    } else {
+        format!("SELECT pg_cancel_backend({pid})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_columns_follow_the_extension_version() {
+        assert_eq!(time_column("1.11"), "total_exec_time");
+        assert_eq!(time_column("1.8"), "total_exec_time");
+        assert_eq!(time_column("1.7"), "total_time");
+        assert_eq!(time_column("1.10"), "total_exec_time");
+    }
+}
