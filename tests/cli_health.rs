@@ -20,10 +20,12 @@ fn sandbox() -> PathBuf {
 /// The sandbox's SSH port (tests/sandbox may run on another port than 2222).
 fn port() -> u16 {
     let text = std::fs::read_to_string(sandbox().join("sandbox.toml")).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("port = "))
-        .and_then(|p| p.trim().parse().ok())
-        .expect("sandbox.toml names a port")
+    let profile: toml::Table = text.parse().expect("sandbox.toml is TOML");
+    // The hosts' port, not a [[databases]] entry's.
+    profile["hosts"][0]["port"]
+        .as_integer()
+        .and_then(|p| u16::try_from(p).ok())
+        .expect("sandbox.toml names the hosts' port")
 }
 
 fn opsctl(cwd: &Path) -> Command {

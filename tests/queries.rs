@@ -521,16 +521,95 @@ fn explain_shows_the_plan_and_refuses_what_it_must() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let root = &plan["plan"]["root"];
+    assert_eq!(root["relation"], "shop_product", "{plan}");
+    assert_eq!(root["index"], "shop_product_pkey", "{plan}");
+    assert!(
+        root["table_rows"].as_f64().is_some_and(|n| n > 0.0),
+        "the table's size is looked up: {plan}"
+    );
+    assert!(
+        plan["server_json"].is_array(),
+        "the server's own JSON is kept"
+    );
+    // Normalized text (as pg_stat_statements shows it) gets the generic plan: the
+    // parameter stays a parameter in the plan.
+    let out = opsctl(state.path())
+        .args([
+            "--profile",
+            p,
+            "queries",
+            "--db",
+            "shop",
+            "explain",
+            "SELECT * FROM shop_product WHERE id = $1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        plan["plan"]["root"]["index_cond"]
+            .as_str()
+            .is_some_and(|c| c.contains("$1")),
+        "generic plan: {plan}"
+    );
+    // As text: the tree, one line per node, with what ANALYZE measured.
+    let out = opsctl(state.path())
+        .args([
+            "--profile",
+            p,
+            "queries",
+            "--db",
+            "shop",
+            "explain",
+            "--analyze",
+            "SELECT count(*) FROM shop_product p JOIN shop_orderline l ON l.product_id = p.id",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("shop_product"), "{text}");
-    for (sql, why) in [
-        ("SELECT * FROM shop_product WHERE id = $1", "normalized"),
-        ("SELECT 1; DROP TABLE shop_product", "one statement"),
+    assert!(text.starts_with("PostgreSQL · EXPLAIN ANALYZE"), "{text}");
+    assert!(text.contains("on shop_orderline"), "{text}");
+    assert!(text.contains("actual"), "{text}");
+    for (db, sql, analyze, why) in [
+        (
+            "shop",
+            "SELECT * FROM shop_product WHERE id = $1",
+            true,
+            "needs real values",
+        ),
+        (
+            "shop",
+            "SELECT 1; DROP TABLE shop_product",
+            false,
+            "one statement",
+        ),
+        (
+            "reports",
+            "SELECT * FROM information_schema.TABLES WHERE TABLE_NAME = ?",
+            false,
+            "without its values",
+        ),
     ] {
-        let out = opsctl(state.path())
-            .args(["--profile", p, "queries", "--db", "shop", "explain", sql])
-            .output()
-            .unwrap();
+        let mut args = vec!["--profile", p, "queries", "--db", db, "explain", sql];
+        if analyze {
+            args.push("--analyze");
+        }
+        let out = opsctl(state.path()).args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{sql}");
         assert!(String::from_utf8_lossy(&out.stderr).contains(why), "{sql}");
     }
@@ -573,6 +652,9 @@ fn explain_shows_the_plan_and_refuses_what_it_must() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["plan"]["engine"], "mariadb", "{plan}");
+    assert_eq!(plan["plan"]["format"], "query-block", "{plan}");
 }
 
 #[test]

@@ -25,17 +25,16 @@ fn sandbox_text() -> String {
 
 /// The sandbox's SSH user and port, as its profile says.
 fn user_and_port() -> (String, u16) {
-    let text = sandbox_text();
-    let user = text
-        .lines()
-        .find_map(|l| l.strip_prefix("user = "))
-        .map(|u| u.trim().trim_matches('"').to_string())
-        .expect("the sandbox profile names the user");
-    let port = text
-        .lines()
-        .find_map(|l| l.strip_prefix("port = "))
-        .and_then(|p| p.trim().parse().ok())
-        .expect("the sandbox profile names a port");
+    let profile: toml::Table = sandbox_text().parse().expect("the sandbox profile is TOML");
+    let user = profile["ssh"]["user"]
+        .as_str()
+        .expect("the sandbox profile names the user")
+        .to_string();
+    // The hosts' port, not a [[databases]] entry's.
+    let port = profile["hosts"][0]["port"]
+        .as_integer()
+        .and_then(|p| u16::try_from(p).ok())
+        .expect("the sandbox profile names the hosts' port");
     (user, port)
 }
 

@@ -332,32 +332,35 @@ async fn explain(
             return Ok(exit::USAGE);
         }
     };
-    let sql = match explain_guard(source.engine(), &text, analyze) {
+    let stmt = match explain_guard(source.engine(), &text, analyze) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("opsctl queries explain: {e}");
             return Ok(exit::USAGE);
         }
     };
-    let plan_json = match source.explain_json(&sql, analyze).await {
+    let plan = match source.plan(&stmt, analyze).await {
         Ok(p) => p,
         Err(e) => return Ok(fail(e)),
     };
     let mut out = std::io::stdout().lock();
     if json {
-        super::emit(&mut out, &format!("{plan_json}\n"))?;
+        let server: serde_json::Value = serde_json::from_str(&plan.json)
+            .unwrap_or(serde_json::Value::String(plan.json.clone()));
+        let doc = match &plan.tree {
+            Ok(tree) => serde_json::json!({ "plan": tree, "server_json": server }),
+            Err(e) => {
+                serde_json::json!({ "plan": null, "error": e.to_string(), "server_json": server })
+            }
+        };
+        super::emit(
+            &mut out,
+            &format!("{}\n", serde_json::to_string_pretty(&doc)?),
+        )?;
     } else {
-        super::emit(&mut out, &format!("{}\n", render_plan_json(&plan_json)))?;
+        super::emit(&mut out, &plan.render())?;
     }
     Ok(exit::OK)
-}
-
-/// The plan as text (a pretty-printed JSON until the plan-tree view reads it).
-fn render_plan_json(json: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(json)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| json.to_string())
 }
 
 async fn signal(

@@ -113,12 +113,16 @@ pub struct App {
     /// The host under the fleet's cursor: what "the current host" means to views
     /// that act on one.
     pub selected_host: Option<usize>,
+    /// The profile's databases, by name.
+    pub databases: Vec<String>,
     /// Every view, in tab order (see [`registry`]). Empty while one of them runs.
     pub views: Vec<Box<dyn View>>,
     /// The view on screen (an index into `views`).
     pub active: usize,
     /// The view that asked for the open confirmation dialog.
     confirm_owner: Option<usize>,
+    /// Tasks views asked for, for the runtime to start.
+    pub tasks: Vec<super::feed::Task>,
 }
 
 impl App {
@@ -177,9 +181,11 @@ impl App {
             dirty: true,
             data_dirty: false,
             selected_host: None,
+            databases: profile.databases.iter().map(|d| d.name.clone()).collect(),
             views: registry::build_all(profile),
             active: 0,
             confirm_owner: None,
+            tasks: Vec::new(),
         };
         app.prepare();
         app
@@ -300,6 +306,7 @@ impl App {
                     self.confirm_owner = Some(from);
                     self.dirty = true;
                 }
+                Request::Task(t) => self.tasks.push(t),
                 Request::Quit => self.quit = true,
             }
         }
@@ -532,6 +539,7 @@ impl App {
         Completions {
             hosts: self.hosts.iter().map(|h| h.name.as_str()).collect(),
             themes: self.themes.names().collect(),
+            databases: self.databases.iter().map(String::as_str).collect(),
         }
     }
 

@@ -4,6 +4,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::feed::Need;
+use crate::db::model::Report;
 use crate::health::{CheckResult, HostHealth};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,28 @@ pub enum Event {
     /// A need could not be collected at all.
     FeedFailed {
         need: Need,
+        reason: String,
+    },
+    /// A refresh of database `db`: the report, or why there is none.
+    Queries {
+        db: String,
+        report: Box<Result<Report, String>>,
+    },
+    /// An EXPLAIN asked for with `tag`: the plan as text lines, or why not.
+    Explain {
+        db: String,
+        tag: String,
+        result: Result<Vec<String>, String>,
+    },
+    /// A change asked for with `tag` ended: `ok`, and what happened.
+    ChangeDone {
+        tag: String,
+        ok: bool,
+        detail: String,
+    },
+    /// A task asked for with `tag` could not be started at all.
+    TaskFailed {
+        tag: String,
         reason: String,
     },
     /// The process was asked to stop (SIGTERM, SIGHUP).

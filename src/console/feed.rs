@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use super::event::Event;
 use crate::logs::LogTarget;
+use crate::ops::Consent;
 
 /// One thing to collect while some view needs it. The runtime keeps each distinct
 /// need running once, however many views ask for it, and stops it when none does.
@@ -20,6 +21,40 @@ pub enum Need {
     Processes { host: usize },
     /// Follow one log of host `host`.
     LogTail { host: usize, target: LogTarget },
+    /// Statements and sessions of the profile's database `db`, at the interval.
+    Queries { db: String },
+}
+
+/// One piece of work a view asks for (an EXPLAIN, a change to production); its
+/// result comes back as an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    /// EXPLAIN `sql` on database `db`; the result is an [`Event::Explain`] with `tag`.
+    Explain {
+        db: String,
+        sql: String,
+        analyze: bool,
+        tag: String,
+    },
+    /// Cancel the query of session `pid` on `db` (or end it with `kill`), through
+    /// the change engine, with what the person said in the confirmation dialog
+    /// (nothing, when no dialog was shown: the engine then refuses and audits).
+    Signal {
+        db: String,
+        pid: i64,
+        kill: bool,
+        consent: Consent,
+        tag: String,
+    },
+}
+
+impl Task {
+    /// The tag its result comes back with.
+    pub fn tag(&self) -> &str {
+        match self {
+            Task::Explain { tag, .. } | Task::Signal { tag, .. } => tag,
+        }
+    }
 }
 
 /// A collector that runs until this is dropped.
@@ -57,6 +92,12 @@ pub trait Feeds: Send {
     /// Starts collecting `need`. `Err` says why it cannot be collected; the
     /// runtime reports it as an [`Event::FeedFailed`].
     fn start(&mut self, need: &Need, tx: &mpsc::Sender<Event>) -> Result<Running, FeedError>;
+
+    /// Runs a one-off task in the background; its result arrives as an event.
+    fn run(&mut self, task: Task, tx: &mpsc::Sender<Event>) -> Result<Running, FeedError> {
+        let _ = tx;
+        Err(FeedError(format!("nothing runs {task:?} here")))
+    }
 }
 
 /// Why a need cannot be collected (no road to that host, ...).

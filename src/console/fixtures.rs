@@ -137,15 +137,23 @@ pub fn healthy(name: &str, address: &str, roles: &[&str], seed: u64) -> HostHeal
 
 /// Four hosts: up, warn, critical, unreachable; plus one not probed yet.
 pub fn mixed_fleet(environment: Environment, width: u16, height: u16) -> App {
-    let hosts = vec![
+    let hosts = mixed_hosts();
+    let p = profile("shop-prod", environment, hosts);
+    populate(App::new(&p, NOW, width, height))
+}
+
+fn mixed_hosts() -> Vec<HostEntry> {
+    vec![
         entry("web1", "10.0.0.11", &["web", "app"]),
         entry("web2", "10.0.0.12", &["web", "app"]),
         entry("db1", "10.0.0.21", &["db"]),
         entry("cache1", "10.0.0.31", &["cache"]),
         entry("worker1", "10.0.0.41", &["worker"]),
-    ];
-    let p = profile("shop-prod", environment, hosts);
-    let mut app = App::new(&p, NOW, width, height);
+    ]
+}
+
+/// The mixed fleet's figures, history and log.
+fn populate(mut app: App) -> App {
     // History first so sparklines and charts have a shape.
     for step in 0..40u64 {
         let at = NOW - 2 * (40 - step as i64);
@@ -272,4 +280,160 @@ pub fn large_fleet(n: usize, width: u16, height: u16) -> App {
     app.notices.clear();
     app.prepare();
     app
+}
+
+/// The mixed fleet with two databases (`shop` on PostgreSQL, `reports` on
+/// MariaDB), `shop` refreshed twice: statements with rates, and sessions with a
+/// lock chain, a transaction left idle and a long query.
+pub fn with_databases(environment: Environment, read_only: bool, width: u16, height: u16) -> App {
+    let mut p = profile("shop-prod", environment, mixed_hosts());
+    p.read_only = read_only;
+    let dbs: Profile = toml::from_str(
+        r#"name = "dbs"
+[[databases]]
+name = "shop"
+engine = "postgresql"
+host = "10.0.0.21"
+user = "opsctl_monitor"
+password_env = "SHOP_DB_PASSWORD"
+[[databases]]
+name = "reports"
+engine = "mariadb"
+host = "10.0.0.21"
+user = "monitor"
+password_env = "REPORTS_DB_PASSWORD"
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    p.databases = dbs.databases;
+    let mut app = populate(App::new(&p, NOW, width, height));
+    app.update(Event::Queries {
+        db: "shop".into(),
+        report: Box::new(Ok(shop_report())),
+    });
+    app.notices.clear();
+    app.prepare();
+    app
+}
+
+/// A plausible refresh of the shop's PostgreSQL.
+pub fn shop_report() -> crate::db::model::Report {
+    use crate::db::model::{Report, Session, Statement};
+    let st = |id: &str, query: &str, calls_s: f64, mean: f64, share: f64, hit: f64| Statement {
+        id: format!("0x{id}"),
+        queryid: id.into(),
+        fingerprint: query.to_lowercase(),
+        query: query.into(),
+        database: Some("shop".into()),
+        user: Some("shop".into()),
+        calls: (calls_s * 3600.0) as u64,
+        total_ms: calls_s * 3600.0 * mean,
+        rows: (calls_s * 3600.0) as u64,
+        mean_ms: mean,
+        calls_per_s: Some(calls_s),
+        time_ms_per_s: Some(calls_s * mean),
+        rows_per_s: Some(calls_s * 1.5),
+        interval_mean_ms: Some(mean),
+        share,
+        hit_pct: Some(hit),
+    };
+    let statements = vec![
+        st(
+            "9f3a51c2d4e6",
+            "SELECT o.id, o.total FROM shop_order o JOIN shop_customer c ON c.id = o.customer_id WHERE c.email = $1",
+            4.2,
+            180.0,
+            0.61,
+            71.0,
+        ),
+        st(
+            "1b2c3d4e5f60",
+            "SELECT * FROM shop_product WHERE id = $1",
+            220.0,
+            0.21,
+            0.19,
+            99.8,
+        ),
+        st(
+            "77aa88bb99cc",
+            "UPDATE shop_stock SET quantity = quantity - $1 WHERE product_id = $2",
+            12.0,
+            2.4,
+            0.12,
+            99.0,
+        ),
+        st(
+            "0d0e0f101112",
+            "INSERT INTO django_session (session_key, session_data, expire_date) VALUES ($1, $2, $3)",
+            30.0,
+            0.35,
+            0.05,
+            100.0,
+        ),
+        st(
+            "abcdef012345",
+            "SELECT count(*) FROM shop_review WHERE product_id = $1",
+            8.0,
+            0.4,
+            0.03,
+            98.0,
+        ),
+    ];
+    let se = |pid: i64, state: &str, age: Option<f64>, query: &str, blocked_by: &[i64]| Session {
+        pid,
+        user: Some("shop".into()),
+        database: Some("shop".into()),
+        client: Some(format!("10.0.0.{}:{}", 11 + pid % 2, 40000 + pid)),
+        state: Some(state.into()),
+        wait_event: (!blocked_by.is_empty()).then(|| "Lock:transactionid".to_string()),
+        xact_age_s: age.map(|a| a + 0.5),
+        query_age_s: age,
+        query: Some(query.into()),
+        blocked_by: blocked_by.to_vec(),
+    };
+    let activity = vec![
+        se(4101, "idle", None, "COMMIT", &[]),
+        se(
+            4102,
+            "active",
+            Some(0.8),
+            "SELECT * FROM shop_product WHERE id = 7",
+            &[],
+        ),
+        se(
+            4107,
+            "idle in transaction",
+            Some(412.0),
+            "UPDATE shop_stock SET quantity = quantity - 1 WHERE product_id = 42",
+            &[],
+        ),
+        se(
+            4110,
+            "active",
+            Some(95.0),
+            "UPDATE shop_stock SET quantity = quantity - 2 WHERE product_id = 42",
+            &[4107],
+        ),
+        se(
+            4111,
+            "active",
+            Some(31.0),
+            "UPDATE shop_stock SET quantity = quantity - 1 WHERE product_id = 42",
+            &[4107, 4110],
+        ),
+        se(
+            4120,
+            "active",
+            Some(74.0),
+            "SELECT o.id, o.total FROM shop_order o JOIN shop_customer c ON c.id = o.customer_id WHERE c.email = 'ann@example.com'",
+            &[],
+        ),
+    ];
+    Report {
+        engine: crate::config::Engine::Postgresql,
+        server_version: "15.10 (Debian 15.10-0+deb12u1)".into(),
+        statements,
+        activity,
+        interval_s: Some(2.0),
+    }
 }

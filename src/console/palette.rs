@@ -71,6 +71,7 @@ pub fn footer() -> String {
 pub struct Completions<'a> {
     pub hosts: Vec<&'a str>,
     pub themes: Vec<&'a str>,
+    pub databases: Vec<&'a str>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -100,6 +101,7 @@ fn arg_noun(spec: &CommandSpec) -> String {
     match spec.arg {
         ArgKind::Host => "host".into(),
         ArgKind::Theme => "theme".into(),
+        ArgKind::Database => "database".into(),
         _ => spec.arg_hint.to_lowercase(),
     }
 }
@@ -137,7 +139,9 @@ pub fn parse(input: &str) -> Result<Parsed, PaletteError> {
         .ok_or_else(|| PaletteError::Unknown(cmd.to_string()))?;
     if known.spec.needs_arg() && arg.is_empty() {
         let what = match known.spec.arg {
-            ArgKind::Host | ArgKind::Theme => format!("{} name", arg_noun(&known.spec)),
+            ArgKind::Host | ArgKind::Theme | ArgKind::Database => {
+                format!("{} name", arg_noun(&known.spec))
+            }
             _ => arg_noun(&known.spec),
         };
         return Err(PaletteError::MissingArgument {
@@ -193,6 +197,7 @@ pub fn candidates(input: &str, c: &Completions<'_>) -> Vec<Candidate> {
             let values: Vec<String> = match spec.arg {
                 ArgKind::Host => c.hosts.iter().map(|h| h.to_string()).collect(),
                 ArgKind::Theme => c.themes.iter().map(|t| t.to_string()).collect(),
+                ArgKind::Database => c.databases.iter().map(|d| d.to_string()).collect(),
                 ArgKind::Choice(words) => words.iter().map(|w| w.to_string()).collect(),
                 ArgKind::None | ArgKind::Text => Vec::new(),
             };
@@ -231,6 +236,7 @@ mod tests {
         Completions {
             hosts: vec!["web1", "web2", "db1"],
             themes: vec!["dark", "light", "high-contrast"],
+            databases: vec!["shop"],
         }
     }
 
@@ -290,6 +296,7 @@ mod tests {
         let c = Completions {
             hosts: vec!["db-web", "web1"],
             themes: vec![],
+            databases: vec![],
         };
         let t: Vec<String> = candidates("host web", &c)
             .into_iter()

@@ -3,7 +3,7 @@
 //! `views/` and one line here.
 
 use super::view::{View, ViewSpec};
-use super::views::{fleet, host};
+use super::views::{fleet, host, queries};
 use crate::config::Profile;
 
 /// A registered view: what is known of it statically, and how to build it.
@@ -20,6 +20,10 @@ pub const VIEWS: &[Entry] = &[
     Entry {
         spec: &host::SPEC,
         build: host::build,
+    },
+    Entry {
+        spec: &queries::SPEC,
+        build: queries::build,
     },
 ];
 

@@ -165,7 +165,20 @@ where
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_draw = Instant::now();
 
+    // One-off tasks (EXPLAIN, changes) run to their end in the background; kept
+    // here so quitting stops them.
+    let mut tasks: Vec<Running> = Vec::new();
     while !app.quit {
+        for task in std::mem::take(&mut app.tasks) {
+            let tag = task.tag().to_string();
+            match feeds.run(task, &tx) {
+                Ok(r) => tasks.push(r),
+                Err(e) => app.update(Event::TaskFailed {
+                    tag,
+                    reason: e.to_string(),
+                }),
+            }
+        }
         let needs = app.needs();
         if needs != last_needs {
             let mut failed = Vec::new();
@@ -205,8 +218,9 @@ where
             }
         }
     }
-    // Dropping the collectors stops them.
+    // Dropping the collectors (and unfinished tasks) stops them.
     drop(collectors);
+    drop(tasks);
     Ok(outcome)
 }
 

@@ -741,3 +741,278 @@ fn a_changed_host_key_is_an_alarm_not_a_timeout() {
     let cache1 = text.lines().find(|l| l.contains("cache1 ")).unwrap();
     assert!(cache1.contains("unreachable: timeout after 5s"), "{cache1}");
 }
+
+// ---- the Queries tab ----
+
+use super::feed::Task;
+use super::views::queries::{self, Pane, PlanState, QueriesView};
+
+fn queries_view(app: &App) -> &QueriesView {
+    app.view::<QueriesView>()
+        .expect("the queries view is registered")
+}
+
+fn on_queries(app: &mut App) {
+    keys(app, "3");
+    assert_eq!(app.context(), queries::CONTEXT);
+}
+
+#[test]
+fn queries_160x48() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 160, 48);
+    on_queries(&mut app);
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn queries_80x24() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 80, 24);
+    on_queries(&mut app);
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn queries_without_databases() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 100, 16);
+    on_queries(&mut app);
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn queries_collected_only_while_shown() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 120, 30);
+    let wants = |app: &App| {
+        app.needs()
+            .iter()
+            .any(|n| matches!(n, Need::Queries { db } if db == "shop"))
+    };
+    assert!(!wants(&app), "the fleet does not poll databases");
+    on_queries(&mut app);
+    assert!(wants(&app));
+    keys(&mut app, "d");
+    assert!(
+        app.needs()
+            .iter()
+            .any(|n| matches!(n, Need::Queries { db } if db == "reports")),
+        "d moves to the next database"
+    );
+    assert!(!wants(&app));
+    keys(&mut app, "1");
+    assert!(
+        !app.needs()
+            .iter()
+            .any(|n| matches!(n, Need::Queries { .. }))
+    );
+}
+
+#[test]
+fn sessions_list_the_lock_chain_from_its_root() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 160, 48);
+    on_queries(&mut app);
+    keys(&mut app, "t");
+    let v = queries_view(&app);
+    assert_eq!(v.focus, Pane::Sessions);
+    let order: Vec<i64> = v
+        .sessions
+        .rows()
+        .iter()
+        .filter_map(|r| r.key().copied())
+        .collect();
+    assert_eq!(order[..3], [4107, 4110, 4111], "{order:?}");
+    assert_eq!(v.sessions.selected(), Some(&4107));
+    let text = render(&mut app);
+    assert!(text.contains("blocks 2"), "{text}");
+    assert!(text.contains("└ 4110"), "{text}");
+}
+
+/// A plan captured from the sandbox's PostgreSQL, as the feed renders it.
+fn captured_plan_lines(fixture: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/explain")
+        .join(fixture);
+    let json = std::fs::read_to_string(path).expect("the fixture is there");
+    let tree = crate::db::explain::parse(crate::config::Engine::Postgresql, &json)
+        .expect("a captured plan parses");
+    crate::db::explain::render(&tree)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn explain_of_a_statement_asks_and_shows_the_plan() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 120, 30);
+    on_queries(&mut app);
+    key(&mut app, KeyCode::Enter);
+    let task = app.tasks.pop().expect("an EXPLAIN task");
+    let Task::Explain {
+        db,
+        sql,
+        analyze,
+        tag,
+    } = task
+    else {
+        panic!("{task:?}")
+    };
+    assert_eq!(db, "shop");
+    assert!(sql.contains("c.email = $1"), "the top statement: {sql}");
+    assert!(!analyze);
+    assert!(render(&mut app).contains("asking shop for the plan"));
+    app.update(Event::Explain {
+        db,
+        tag: tag.clone(),
+        result: Ok(captured_plan_lines("pg/hash_spill.analyze.json")),
+    });
+    assert!(matches!(
+        queries_view(&app).plan.as_ref().map(|p| &p.state),
+        Some(PlanState::Lines(_))
+    ));
+    insta::assert_snapshot!(render(&mut app));
+    // A late answer to an older request does not replace it.
+    app.update(Event::Explain {
+        db: "shop".into(),
+        tag: "queries-explain-0".into(),
+        result: Err("stale".into()),
+    });
+    assert!(!render(&mut app).contains("stale"));
+    key(&mut app, KeyCode::Esc);
+    assert!(queries_view(&app).plan.is_none());
+    assert_eq!(app.context(), queries::CONTEXT, "Esc closes the plan only");
+}
+
+#[test]
+fn a_failed_explain_says_why() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 120, 30);
+    on_queries(&mut app);
+    keys(&mut app, "tjA");
+    let Some(Task::Explain {
+        tag, analyze, sql, ..
+    }) = app.tasks.pop()
+    else {
+        panic!("an EXPLAIN task")
+    };
+    assert!(analyze);
+    assert!(sql.starts_with("UPDATE shop_stock"), "{sql}");
+    app.update(Event::TaskFailed {
+        tag,
+        reason: "no database `shop` in the profile".into(),
+    });
+    assert!(render(&mut app).contains("no plan: no database `shop` in the profile"));
+}
+
+#[test]
+fn cancel_in_production_needs_the_name_typed() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 100, 30);
+    on_queries(&mut app);
+    keys(&mut app, "c");
+    assert!(app.overlay.is_none(), "statements are not sessions");
+    assert!(app.tasks.is_empty());
+    keys(&mut app, "tc");
+    assert!(
+        app.tasks.is_empty(),
+        "nothing runs before the dialog is answered"
+    );
+    insta::assert_snapshot!(render(&mut app));
+    key(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none(), "Enter on Cancel cancels");
+    assert!(app.tasks.is_empty());
+    keys(&mut app, "c");
+    keys(&mut app, "production");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Enter);
+    let Some(Task::Signal {
+        db,
+        pid,
+        kill,
+        consent,
+        tag,
+    }) = app.tasks.pop()
+    else {
+        panic!("a signal task")
+    };
+    assert_eq!((db.as_str(), pid, kill), ("shop", 4107, false));
+    assert_eq!(consent.typed.as_deref(), Some("production"));
+    app.update(Event::ChangeDone {
+        tag,
+        ok: true,
+        detail: "cancelled the query of session 4107".into(),
+    });
+    assert!(render(&mut app).contains("shop: cancelled the query of session 4107"));
+}
+
+#[test]
+fn read_only_profiles_send_the_change_to_be_refused_and_audited() {
+    let mut app = fixtures::with_databases(Environment::Production, true, 100, 30);
+    on_queries(&mut app);
+    keys(&mut app, "tK");
+    assert!(app.overlay.is_none(), "no dialog for what will be refused");
+    let Some(Task::Signal {
+        kill, consent, tag, ..
+    }) = app.tasks.pop()
+    else {
+        panic!("a signal task")
+    };
+    assert!(kill);
+    assert_eq!(consent, crate::ops::Consent::default());
+    app.update(Event::ChangeDone {
+        tag,
+        ok: false,
+        detail: "refused: the profile `shop-prod` is read-only (read_only = true)".into(),
+    });
+    let text = render(&mut app);
+    assert!(text.contains("end session 4107 on shop: refused"), "{text}");
+}
+
+#[test]
+fn a_failed_refresh_keeps_the_last_figures() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 160, 30);
+    on_queries(&mut app);
+    app.update(Event::Queries {
+        db: "shop".into(),
+        report: Box::new(Err("connection refused (10.0.0.21:5432)".into())),
+    });
+    let text = render(&mut app);
+    assert!(
+        text.contains("refresh failed: connection refused"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shop_product"),
+        "the last report stays: {text}"
+    );
+}
+
+#[test]
+fn frozen_queries_hold_their_refresh() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 160, 30);
+    on_queries(&mut app);
+    keys(&mut app, "f");
+    let mut r = fixtures::shop_report();
+    r.activity.clear();
+    app.update(Event::Queries {
+        db: "shop".into(),
+        report: Box::new(Ok(r)),
+    });
+    assert!(
+        render(&mut app).contains("4107"),
+        "frozen: the old sessions"
+    );
+    keys(&mut app, "f");
+    assert!(
+        !render(&mut app).contains("4107"),
+        "resumed: the new refresh"
+    );
+}
+
+#[test]
+fn palette_switches_database() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 120, 30);
+    keys(&mut app, ":db reports");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.context(), queries::CONTEXT);
+    assert_eq!(queries_view(&app).database(), Some("reports"));
+    assert!(render(&mut app).contains("connecting…"));
+    keys(&mut app, ":db nope");
+    key(&mut app, KeyCode::Enter);
+    assert!(render(&mut app).contains("no database `nope`"));
+}

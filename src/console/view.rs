@@ -16,7 +16,7 @@ use ratatui::layout::Rect;
 use super::action::{Action, Context, Hint, KeySpec};
 use super::app::{App, NoticeLevel};
 use super::event::Event;
-use super::feed::Need;
+use super::feed::{Need, Task};
 use super::widgets::confirm::ConfirmDialog;
 
 /// What a palette command's argument completes over.
@@ -29,6 +29,8 @@ pub enum ArgKind {
     Host,
     /// A theme name.
     Theme,
+    /// A database of the profile.
+    Database,
     /// One of a fixed list of words.
     Choice(&'static [&'static str]),
 }
@@ -112,6 +114,8 @@ pub enum Request {
     /// Ask for confirmation of a change; the answer comes back through
     /// [`View::confirmed`] with the dialog's tag.
     Confirm(ConfirmDialog),
+    /// Run a one-off task (an EXPLAIN, a change) in the background.
+    Task(Task),
     /// Leave the console.
     Quit,
 }

@@ -6,6 +6,7 @@
 
 pub mod connect;
 pub mod error;
+pub mod explain;
 pub mod model;
 pub mod mysql;
 pub mod password;

@@ -150,6 +150,70 @@ pub fn blocking_tree(sessions: &[Session]) -> Vec<BlockNode> {
     roots
 }
 
+/// The order a session list reads best in, as (index into `sessions`, depth):
+/// each blocking tree from its root (waiters indented under what they wait for),
+/// then the other sessions busiest first: running queries by age, idle
+/// transactions by age, then idle ones by pid.
+pub fn session_order(sessions: &[Session]) -> Vec<(usize, usize)> {
+    use std::collections::HashSet;
+    let index_of = |pid: i64| sessions.iter().position(|s| s.pid == pid);
+    let mut out = Vec::with_capacity(sessions.len());
+    let mut seen: HashSet<i64> = HashSet::new();
+    fn walk(
+        n: &BlockNode,
+        depth: usize,
+        index_of: &dyn Fn(i64) -> Option<usize>,
+        seen: &mut HashSet<i64>,
+        out: &mut Vec<(usize, usize)>,
+    ) {
+        // A session waiting on several blockers is listed under the first.
+        if seen.insert(n.pid) {
+            if let Some(i) = index_of(n.pid) {
+                out.push((i, depth));
+            }
+        }
+        for w in &n.waiting {
+            walk(w, depth + 1, index_of, seen, out);
+        }
+    }
+    for root in blocking_tree(sessions) {
+        walk(&root, 0, &index_of, &mut seen, &mut out);
+    }
+    let rank = |s: &Session| -> u8 {
+        match s.state.as_deref() {
+            Some("active") => 0,
+            _ if s.idle_in_transaction() => 1,
+            _ => 2,
+        }
+    };
+    let mut rest: Vec<usize> = (0..sessions.len())
+        .filter(|&i| !seen.contains(&sessions[i].pid))
+        .collect();
+    rest.sort_by(|&a, &b| {
+        let (x, y) = (&sessions[a], &sessions[b]);
+        let age = |s: &Session| {
+            if rank(s) == 1 {
+                s.xact_age_s
+            } else {
+                s.query_age_s
+            }
+            .unwrap_or(0.0)
+        };
+        rank(x)
+            .cmp(&rank(y))
+            .then_with(|| {
+                if rank(x) == 2 {
+                    std::cmp::Ordering::Equal
+                } else {
+                    age(y).total_cmp(&age(x))
+                }
+            })
+            .then(x.pid.cmp(&y.pid))
+    });
+    out.extend(rest.into_iter().map(|i| (i, 0)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +262,36 @@ mod tests {
         assert_eq!(tree[0].pid, 1);
         assert_eq!(tree[0].waiting[0].pid, 2);
         assert!(tree[0].waiting[0].waiting.is_empty());
+    }
+
+    #[test]
+    fn sessions_read_trees_first_then_the_busiest() {
+        let mut idle = s(5, &[]);
+        idle.state = Some("idle".into());
+        let mut old_query = s(6, &[]);
+        old_query.query_age_s = Some(90.0);
+        let mut new_query = s(7, &[]);
+        new_query.query_age_s = Some(2.0);
+        let mut idle_tx = s(8, &[]);
+        idle_tx.state = Some("idle in transaction".into());
+        idle_tx.xact_age_s = Some(300.0);
+        let all = [
+            idle,
+            new_query,
+            s(11, &[10]),
+            idle_tx,
+            s(10, &[]),
+            old_query,
+            s(12, &[10, 11]),
+        ];
+        let order: Vec<(i64, usize)> = session_order(&all)
+            .into_iter()
+            .map(|(i, d)| (all[i].pid, d))
+            .collect();
+        assert_eq!(
+            order,
+            [(10, 0), (11, 1), (12, 2), (6, 0), (7, 0), (8, 0), (5, 0)]
+        );
     }
 
     #[test]

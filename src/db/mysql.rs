@@ -2,7 +2,7 @@
 //! processlist with InnoDB transactions and lock waits, EXPLAIN FORMAT=JSON, and
 //! KILL QUERY / KILL.
 
-use sqlx::{MySqlConnection, Row};
+use sqlx::{Connection, MySqlConnection, Row};
 
 use super::error::DbError;
 use super::model::{Session, StatementTotals};
@@ -182,14 +182,22 @@ pub async fn explain(
         (true, _) => format!("ANALYZE FORMAT=JSON {sql}"),
         (false, _) => format!("EXPLAIN FORMAT=JSON {sql}"),
     };
-    sqlx::raw_sql("START TRANSACTION READ ONLY")
+    // The statement runs (with ANALYZE) inside a read-only transaction that is
+    // rolled back: it can change nothing.
+    sqlx::query("SET SESSION TRANSACTION READ ONLY")
         .execute(&mut *c)
         .await
-        .map_err(|e| DbError::query("starting a read-only transaction", e))?;
-    // Text protocol: EXPLAIN cannot be prepared on every server version; the
-    // statement is one (no `;` is let through by the caller).
-    let result = sqlx::raw_sql(&stmt).fetch_one(&mut *c).await;
-    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *c).await;
+        .map_err(|e| DbError::query("making the session's transactions read-only", e))?;
+    let result = async {
+        let mut tx = c.begin().await?;
+        let row = sqlx::query(&stmt).fetch_one(&mut *tx).await;
+        let _ = tx.rollback().await;
+        row
+    }
+    .await;
+    let _ = sqlx::query("SET SESSION TRANSACTION READ WRITE")
+        .execute(&mut *c)
+        .await;
     let row = result.map_err(|e| DbError::query("EXPLAIN", e))?;
     row.try_get::<String, _>(0)
         .map_err(|e| DbError::query("reading EXPLAIN's output", e))
@@ -214,4 +222,37 @@ pub fn signal_sql(id: i64, kill: bool) -> String {
     } else {
         format!("KILL QUERY {id}")
     }
+}
+
+/// The estimated row counts (`information_schema.tables.table_rows`) of the named
+/// tables of the current database, for the plan view's big-table rule.
+pub async fn table_rows(
+    c: &mut MySqlConnection,
+    tables: &[String],
+) -> Result<Vec<(String, f64)>, DbError> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; tables.len()].join(", ");
+    // Only placeholders are pasted: the names themselves travel as binds.
+    let sql = format!(
+        "SELECT table_name, CAST(table_rows AS DOUBLE) FROM information_schema.tables \
+         WHERE table_schema = DATABASE() AND table_name IN ({marks})"
+    );
+    let mut q = sqlx::query(&sql);
+    for t in tables {
+        q = q.bind(t);
+    }
+    let rows = q
+        .fetch_all(&mut *c)
+        .await
+        .map_err(|e| DbError::query("reading information_schema.tables", e))?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let name: String = r.try_get(0).ok()?;
+            let n: Option<f64> = r.try_get(1).ok()?;
+            Some((name, n?))
+        })
+        .collect())
 }

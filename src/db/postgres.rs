@@ -156,6 +156,68 @@ pub async fn explain(c: &mut PgConnection, sql: &str, analyze: bool) -> Result<S
     } else {
         format!("EXPLAIN (FORMAT JSON) {sql}")
     };
+    explain_with(c, &stmt).await
+}
+
+/// The generic plan of a normalized statement (`$1` placeholders): the plan the
+/// server uses when it does not know the values. PostgreSQL 16 says so in one
+/// option; before it, the statement is prepared with generic plans forced and
+/// executed with NULLs under EXPLAIN (EXPLAIN does not run it).
+pub async fn explain_generic(
+    c: &mut PgConnection,
+    sql: &str,
+    version_num: i64,
+) -> Result<String, DbError> {
+    if version_num >= 160000 {
+        return explain_with(c, &format!("EXPLAIN (GENERIC_PLAN, FORMAT JSON) {sql}")).await;
+    }
+    let params = super::source::placeholder_count(sql);
+    let stmt = if params == 0 {
+        "EXPLAIN (FORMAT JSON) EXECUTE opsctl_generic".to_string()
+    } else {
+        let nulls = vec!["NULL"; params].join(", ");
+        format!("EXPLAIN (FORMAT JSON) EXECUTE opsctl_generic({nulls})")
+    };
+    let prepare = format!("PREPARE opsctl_generic AS {sql}");
+    let mut tx = c
+        .begin()
+        .await
+        .map_err(|e| DbError::query("starting a transaction", e))?;
+    let result = generic_steps(&mut tx, &prepare, &stmt).await;
+    // A prepared statement outlives the transaction.
+    let _ = sqlx::query("DEALLOCATE opsctl_generic")
+        .execute(&mut *tx)
+        .await;
+    let _ = tx.rollback().await;
+    plan_json(&result?)
+}
+
+async fn generic_steps(
+    c: &mut PgConnection,
+    prepare: &str,
+    explain: &str,
+) -> Result<sqlx::postgres::PgRow, DbError> {
+    sqlx::query("SET TRANSACTION READ ONLY")
+        .execute(&mut *c)
+        .await
+        .map_err(|e| DbError::query("making the transaction read-only", e))?;
+    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
+        .execute(&mut *c)
+        .await
+        .map_err(|e| DbError::query("forcing a generic plan", e))?;
+    // The server reads the placeholders inside PREPARE as the prepared
+    // statement's own, not as parameters of this one.
+    sqlx::query(prepare)
+        .execute(&mut *c)
+        .await
+        .map_err(|e| DbError::query("preparing the statement", e))?;
+    sqlx::query(explain)
+        .fetch_one(&mut *c)
+        .await
+        .map_err(|e| DbError::query("EXPLAIN", e))
+}
+
+async fn explain_with(c: &mut PgConnection, stmt: &str) -> Result<String, DbError> {
     let mut tx = c
         .begin()
         .await
@@ -165,10 +227,14 @@ pub async fn explain(c: &mut PgConnection, sql: &str, analyze: bool) -> Result<S
         .await
         .map_err(|e| DbError::query("making the transaction read-only", e))?;
     // Prepared: one statement only, whatever the text holds.
-    let result = sqlx::query(&stmt).fetch_one(&mut *tx).await;
+    let result = sqlx::query(stmt).fetch_one(&mut *tx).await;
     // Whatever happened, nothing the statement did is kept.
     let _ = tx.rollback().await;
     let row = result.map_err(|e| DbError::query("EXPLAIN", e))?;
+    plan_json(&row)
+}
+
+fn plan_json(row: &sqlx::postgres::PgRow) -> Result<String, DbError> {
     let plan: serde_json::Value = row
         .try_get::<serde_json::Value, _>(0)
         .or_else(|_| {
@@ -210,6 +276,28 @@ pub fn signal_sql(pid: i64, terminate: bool) -> String {
     } else {
         format!("SELECT pg_cancel_backend({pid})")
     }
+}
+
+/// The planner's row counts (`pg_class.reltuples`) of the named tables, for the
+/// plan view's big-table rule. Tables the statistics have never seen (-1) are left out.
+pub async fn table_rows(
+    c: &mut PgConnection,
+    tables: &[String],
+) -> Result<Vec<(String, f64)>, DbError> {
+    let rows = sqlx::query(
+        "SELECT c.relname::text, c.reltuples::float8 FROM pg_class c \
+         WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm') \
+         AND pg_catalog.pg_table_is_visible(c.oid)",
+    )
+    .bind(tables)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(|e| DbError::query("reading pg_class", e))?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get::<f64, _>(1).ok()?)))
+        .filter(|(_, n)| *n >= 0.0)
+        .collect())
 }
 
 #[cfg(test)]

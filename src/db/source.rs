@@ -14,6 +14,11 @@ use super::{mysql, postgres, rates};
 use crate::config::Engine;
 use crate::remote::Remote;
 
+/// A boxed database future. Boxed where lifetimes are concrete: sqlx's executors
+/// otherwise defeat the compiler's proof that a task holding it is `Send`.
+type DbFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, DbError>> + Send + 'a>>;
+
 enum Caps {
     Pg(postgres::Capabilities),
     My(mysql::Capabilities),
@@ -138,20 +143,77 @@ impl Source {
         }
     }
 
-    /// EXPLAIN's JSON for `sql` (see [`explain_guard`] for what is let through).
-    pub async fn explain_json(&mut self, sql: &str, analyze: bool) -> Result<String, DbError> {
-        let limit = self.db.target.query_timeout;
-        let engine = self.engine();
-        let work = async {
-            match &mut self.db.conn {
-                Conn::Pg(c) => postgres::explain(c, sql, analyze).await,
-                Conn::My(c) => mysql::explain(c, engine, sql, analyze).await,
+    /// EXPLAIN's JSON for a statement [`explain_guard`] let through.
+    ///
+    /// Boxed here, where its lifetimes are concrete: sqlx's executors otherwise
+    /// defeat the compiler's proof that a task holding this future is `Send`.
+    pub fn explain_json<'a>(
+        &'a mut self,
+        sql: &'a Explainable,
+        analyze: bool,
+    ) -> DbFuture<'a, String> {
+        Box::pin(async move {
+            let limit = self.db.target.query_timeout;
+            let engine = self.engine();
+            let version = match &self.caps {
+                Caps::Pg(c) => c.version_num,
+                Caps::My(_) => 0,
+            };
+            let work: DbFuture<'_, String> = match &mut self.db.conn {
+                Conn::Pg(c) if sql.generic => {
+                    Box::pin(postgres::explain_generic(c, &sql.sql, version))
+                }
+                Conn::Pg(c) => Box::pin(postgres::explain(c, &sql.sql, analyze)),
+                Conn::My(c) => Box::pin(mysql::explain(c, engine, &sql.sql, analyze)),
+            };
+            match tokio::time::timeout(limit, work).await {
+                Ok(r) => r,
+                Err(_) => Err(DbError::Timeout {
+                    target: self.db.target.describe(),
+                    what: "EXPLAIN".into(),
+                    after: limit,
+                }),
             }
-        };
-        match tokio::time::timeout(limit, work).await {
-            Ok(r) => r,
-            Err(_) => Err(self.timed_out("EXPLAIN")),
-        }
+        })
+    }
+
+    /// The plan of a statement [`explain_guard`] let through: the server's JSON
+    /// and the tree read from it, its full scans given their tables' sizes so a
+    /// plain EXPLAIN of a big table is flagged too. The sizes are best effort: a
+    /// plan is still shown when they cannot be read.
+    pub fn plan<'a>(&'a mut self, sql: &'a Explainable, analyze: bool) -> DbFuture<'a, Plan> {
+        Box::pin(async move {
+            let json = self.explain_json(sql, analyze).await?;
+            let engine = self.engine();
+            let tree = match super::explain::parse(engine, &json) {
+                Ok(mut tree) => {
+                    let tables = tree.relations();
+                    if !tables.is_empty() {
+                        let sizes = self.table_rows(tables).await.unwrap_or_default();
+                        tree.set_table_rows(|t| {
+                            sizes.iter().find(|(n, _)| n == t).map(|(_, r)| *r)
+                        });
+                    }
+                    Ok(tree)
+                }
+                Err(e) => Err(e),
+            };
+            Ok(Plan { json, tree })
+        })
+    }
+
+    fn table_rows(&mut self, tables: Vec<String>) -> DbFuture<'_, Vec<(String, f64)>> {
+        Box::pin(async move {
+            let limit = self.db.target.query_timeout;
+            let work: DbFuture<'_, Vec<(String, f64)>> = match &mut self.db.conn {
+                Conn::Pg(c) => Box::pin(postgres::table_rows(c, &tables)),
+                Conn::My(c) => Box::pin(mysql::table_rows(c, &tables)),
+            };
+            match tokio::time::timeout(limit, work).await {
+                Ok(r) => r,
+                Err(_) => Err(self.timed_out("reading table sizes")),
+            }
+        })
     }
 
     /// Cancels the query of session `pid` (or ends the session with `terminate`).
@@ -171,16 +233,57 @@ impl Source {
 
     /// The SQL [`Source::signal`] runs, for plans.
     pub fn signal_sql(&self, pid: i64, terminate: bool) -> String {
-        match self.engine() {
-            Engine::Postgresql => postgres::signal_sql(pid, terminate),
-            _ => mysql::signal_sql(pid, terminate),
+        signal_sql(self.engine(), pid, terminate)
+    }
+}
+
+/// The SQL that cancels (or with `terminate` ends) session `pid` on `engine`.
+pub fn signal_sql(engine: Engine, pid: i64, terminate: bool) -> String {
+    match engine {
+        Engine::Postgresql => postgres::signal_sql(pid, terminate),
+        _ => mysql::signal_sql(pid, terminate),
+    }
+}
+
+/// An EXPLAIN as the server gave it and as opsctl read it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub json: String,
+    pub tree: Result<super::explain::PlanTree, super::explain::ExplainError>,
+}
+
+impl Plan {
+    /// The plan as text: the tree, or the server's JSON pretty-printed when it
+    /// could not be read (with the reason first).
+    pub fn render(&self) -> String {
+        match &self.tree {
+            Ok(tree) => super::explain::render(tree),
+            Err(e) => {
+                let pretty = serde_json::from_str::<serde_json::Value>(&self.json)
+                    .ok()
+                    .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                    .unwrap_or_else(|| self.json.clone());
+                format!(
+                    "(opsctl could not read this plan: {e}; the server's JSON follows)\n{pretty}"
+                )
+            }
         }
     }
 }
 
-/// Whether `sql` may go to EXPLAIN: one statement (no `;` but a trailing one), not
-/// normalized (`$1`, `?`), and with `analyze` one that only reads.
-pub fn explain_guard(engine: Engine, sql: &str, analyze: bool) -> Result<String, DbError> {
+/// A statement EXPLAIN may be given, as [`explain_guard`] let it through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explainable {
+    pub sql: String,
+    /// Normalized PostgreSQL text (`$1`): planned as a generic plan, the plan the
+    /// server uses when it does not know the values.
+    pub generic: bool,
+}
+
+/// Whether `sql` may go to EXPLAIN: one statement (no `;` but a trailing one);
+/// normalized text (`$1`, `?`) only on PostgreSQL and without `analyze` (a
+/// generic plan); and with `analyze` one that only reads.
+pub fn explain_guard(engine: Engine, sql: &str, analyze: bool) -> Result<Explainable, DbError> {
     let sql = sql.trim().trim_end_matches(';').trim();
     if sql.is_empty() {
         return Err(DbError::Refusal("nothing to explain".into()));
@@ -190,13 +293,18 @@ pub fn explain_guard(engine: Engine, sql: &str, analyze: bool) -> Result<String,
             "EXPLAIN takes one statement; this text has a `;` inside".into(),
         ));
     }
-    if looks_normalized(engine, sql) {
-        return Err(DbError::Refusal(
+    let generic = looks_normalized(engine, sql);
+    if generic && (analyze || engine != Engine::Postgresql) {
+        let why = if analyze {
+            "ANALYZE runs the statement, and it needs real values"
+        } else {
+            "MariaDB/MySQL cannot plan a statement without its values"
+        };
+        return Err(DbError::Refusal(format!(
             "the statement is normalized (its literals are placeholders such as $1 or ?): \
-             EXPLAIN needs real values; give a literal example (the digest of the slow log has \
-             one for each class: opsctl digest)"
-                .into(),
-        ));
+             {why}; give a literal example (the digest of the slow log has one for each \
+             class: opsctl digest), or explain a session running it"
+        )));
     }
     if analyze {
         let first = sql
@@ -211,7 +319,41 @@ pub fn explain_guard(engine: Engine, sql: &str, analyze: bool) -> Result<String,
             )));
         }
     }
-    Ok(sql.to_string())
+    Ok(Explainable {
+        sql: sql.to_string(),
+        generic,
+    })
+}
+
+/// The highest `$N` placeholder outside quotes (how many parameters a generic
+/// plan must be given).
+pub fn placeholder_count(sql: &str) -> usize {
+    let b = sql.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut max = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'\'' || c == b'"' => quote = Some(c),
+            None if c == b'$' => {
+                let digits: String = b[i + 1..]
+                    .iter()
+                    .take_while(|d| d.is_ascii_digit())
+                    .map(|&d| d as char)
+                    .collect();
+                if let Ok(n) = digits.parse::<usize>() {
+                    max = max.max(n);
+                }
+                i += digits.len();
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    max
 }
 
 /// A `$1` (PostgreSQL) or a bare `?` (MySQL digest text) outside quotes.
@@ -243,19 +385,40 @@ mod tests {
     #[test]
     fn explain_lets_through_one_literal_statement() {
         let pg = Engine::Postgresql;
-        assert_eq!(
-            explain_guard(pg, " SELECT * FROM p WHERE id = 42; ", false).unwrap(),
-            "SELECT * FROM p WHERE id = 42"
-        );
+        let ok = explain_guard(pg, " SELECT * FROM p WHERE id = 42; ", false).unwrap();
+        assert_eq!(ok.sql, "SELECT * FROM p WHERE id = 42");
+        assert!(!ok.generic);
         assert!(explain_guard(pg, "SELECT 1; DROP TABLE p", false).is_err());
-        let e = explain_guard(pg, "SELECT * FROM p WHERE id = $1", false).unwrap_err();
-        assert!(e.to_string().contains("normalized"), "{e}");
-        assert!(explain_guard(pg, "SELECT '$1 is text'", false).is_ok());
+        assert!(
+            !explain_guard(pg, "SELECT '$1 is text'", false)
+                .unwrap()
+                .generic
+        );
         let e = explain_guard(pg, "UPDATE p SET x = 1", true).unwrap_err();
         assert!(e.to_string().contains("only read-only"), "{e}");
         assert!(explain_guard(pg, "UPDATE p SET x = 1", false).is_ok());
         let my = Engine::Mariadb;
-        assert!(explain_guard(my, "SELECT * FROM t WHERE a = ?", false).is_err());
+        let e = explain_guard(my, "SELECT * FROM t WHERE a = ?", false).unwrap_err();
+        assert!(e.to_string().contains("without its values"), "{e}");
         assert!(explain_guard(my, "SELECT '?' FROM t", false).is_ok());
+    }
+
+    #[test]
+    fn normalized_postgresql_text_gets_a_generic_plan_but_never_analyze() {
+        let pg = Engine::Postgresql;
+        let g = explain_guard(pg, "SELECT * FROM p WHERE id = $1 AND n > $2", false).unwrap();
+        assert!(g.generic);
+        let e = explain_guard(pg, "SELECT * FROM p WHERE id = $1", true).unwrap_err();
+        assert!(e.to_string().contains("needs real values"), "{e}");
+    }
+
+    #[test]
+    fn placeholders_are_counted_outside_quotes() {
+        assert_eq!(
+            placeholder_count("SELECT $1, $12, '$40' FROM t WHERE a = $3"),
+            12
+        );
+        assert_eq!(placeholder_count("SELECT 1"), 0);
+        assert_eq!(placeholder_count("SELECT $"), 0);
     }
 }

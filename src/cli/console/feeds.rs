@@ -8,11 +8,15 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::config::{HttpCheck, Thresholds};
+use crate::config::{DatabaseEntry, Environment, HttpCheck, Thresholds, secrets};
 use crate::console::event::Event;
-use crate::console::feed::{AbortOnDrop, FeedError, Feeds, Need, Running};
+use crate::console::feed::{AbortOnDrop, FeedError, Feeds, Need, Running, Task};
+use crate::db::DbTarget;
+use crate::db::source::{Source, explain_guard};
 use crate::health::poller::{self, HostPoller};
 use crate::logs::{self, TailEvent};
+use crate::ops::query_signal::{QuerySignal, Signal};
+use crate::ops::{AuditLog, Consent, OpsContext, apply};
 use crate::remote::Remote;
 
 /// Resets a host's "list processes" flag when dropped.
@@ -24,6 +28,16 @@ impl Drop for ProcessesOn {
     }
 }
 
+/// What the Queries tab's collectors need to know of the profile.
+pub struct DbSettings {
+    pub databases: Vec<DatabaseEntry>,
+    /// Host names, in profile order (the remotes' order), for `via`.
+    pub host_names: Vec<String>,
+    pub profile: String,
+    pub environment: Environment,
+    pub read_only: bool,
+}
+
 pub struct HostFeeds {
     /// Taken by the first `HostHealth` need (pollers keep per-host state).
     pollers: Option<Vec<Box<dyn HostPoller>>>,
@@ -33,6 +47,7 @@ pub struct HostFeeds {
     interval: Duration,
     http_checks: Vec<HttpCheck>,
     thresholds: Thresholds,
+    db: Arc<DbSettings>,
 }
 
 impl HostFeeds {
@@ -43,6 +58,7 @@ impl HostFeeds {
         interval: Duration,
         http_checks: Vec<HttpCheck>,
         thresholds: Thresholds,
+        db: DbSettings,
     ) -> Self {
         HostFeeds {
             pollers: Some(pollers),
@@ -51,8 +67,97 @@ impl HostFeeds {
             interval,
             http_checks,
             thresholds,
+            db: Arc::new(db),
         }
     }
+
+    /// The target of database `name`, and the remote it is reached through.
+    fn database(&self, name: &str) -> Result<(DbTarget, Option<Arc<dyn Remote>>), FeedError> {
+        let entry = self
+            .db
+            .databases
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| FeedError(format!("no database `{name}` in the profile")))?;
+        let target = DbTarget::from_entry(entry);
+        let via = match &target.via {
+            Some(host) => {
+                let i = self
+                    .db
+                    .host_names
+                    .iter()
+                    .position(|h| h == host)
+                    .ok_or_else(|| FeedError(format!("via: no host `{host}`")))?;
+                self.remotes.get(i).cloned()
+            }
+            None => None,
+        };
+        Ok((target, via))
+    }
+}
+
+/// Refreshes one database every `interval` until dropped; a connection lost is
+/// reopened at the next refresh.
+async fn watch_database(
+    name: String,
+    target: DbTarget,
+    via: Option<Arc<dyn Remote>>,
+    interval: Duration,
+    tx: mpsc::Sender<Event>,
+) {
+    let mut source: Option<Source> = None;
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if source.is_none() {
+            match Source::open(&target, via.clone()).await {
+                Ok(s) => source = Some(s),
+                Err(e) => {
+                    let report = Box::new(Err(secrets::scrub(&e.to_string()).into_owned()));
+                    if tx
+                        .send(Event::Queries {
+                            db: name.clone(),
+                            report,
+                        })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(s) = source.as_mut() else { continue };
+        let result = s.refresh().await;
+        let report = match result {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                // Reconnect next time: the connection may be what failed.
+                source = None;
+                Err(secrets::scrub(&e.to_string()).into_owned())
+            }
+        };
+        if tx
+            .send(Event::Queries {
+                db: name.clone(),
+                report: Box::new(report),
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Progress of a console change: nobody reads it but the audit log.
+struct Silent;
+
+impl crate::ops::Progress for Silent {
+    fn step(&mut self, _: usize, _: &crate::ops::Step, _: crate::ops::engine::StepState) {}
+    fn line(&mut self, _: &str) {}
 }
 
 fn aborting(tasks: Vec<tokio::task::JoinHandle<()>>) -> Running {
@@ -92,6 +197,17 @@ impl Feeds for HostFeeds {
                 flag.store(true, Ordering::Relaxed);
                 Ok(Running::new(ProcessesOn(flag.clone())))
             }
+            Need::Queries { db } => {
+                let (target, via) = self.database(db)?;
+                let task = tokio::spawn(watch_database(
+                    db.clone(),
+                    target,
+                    via,
+                    self.interval,
+                    tx.clone(),
+                ));
+                Ok(Running::new(AbortOnDrop(task)))
+            }
             Need::LogTail { host, target } => {
                 let remote = self
                     .remotes
@@ -107,4 +223,94 @@ impl Feeds for HostFeeds {
             }
         }
     }
+
+    fn run(&mut self, task: Task, tx: &mpsc::Sender<Event>) -> Result<Running, FeedError> {
+        let tx = tx.clone();
+        match task {
+            Task::Explain {
+                db,
+                sql,
+                analyze,
+                tag,
+            } => {
+                let (target, via) = self.database(&db)?;
+                let handle = tokio::spawn(async move {
+                    let result = async {
+                        let mut s = Source::open(&target, via).await?;
+                        let stmt = explain_guard(s.engine(), &sql, analyze)?;
+                        let plan = s.plan(&stmt, analyze).await?;
+                        Ok::<_, crate::db::DbError>(
+                            plan.render()
+                                .lines()
+                                .map(str::to_string)
+                                .collect::<Vec<_>>(),
+                        )
+                    }
+                    .await
+                    .map_err(|e| secrets::scrub(&e.to_string()).into_owned());
+                    let _ = tx.send(Event::Explain { db, tag, result }).await;
+                });
+                Ok(Running::new(AbortOnDrop(handle)))
+            }
+            Task::Signal {
+                db,
+                pid,
+                kill,
+                consent,
+                tag,
+            } => {
+                let (target, via) = self.database(&db)?;
+                let settings = self.db.clone();
+                let handle = tokio::spawn(async move {
+                    let (ok, detail) =
+                        match signal(&settings, &target, via, pid, kill, &consent).await {
+                            Ok(d) => (true, d),
+                            Err(e) => (false, e),
+                        };
+                    let detail = secrets::scrub(&detail).into_owned();
+                    let _ = tx.send(Event::ChangeDone { tag, ok, detail }).await;
+                });
+                Ok(Running::new(AbortOnDrop(handle)))
+            }
+        }
+    }
+}
+
+/// Cancels or kills through the change engine: the one road.
+async fn signal(
+    settings: &DbSettings,
+    target: &DbTarget,
+    via: Option<Arc<dyn Remote>>,
+    pid: i64,
+    kill: bool,
+    consent: &Consent,
+) -> Result<String, String> {
+    let mut source = Source::open(target, via).await.map_err(|e| e.to_string())?;
+    let sessions = source.sessions().await.map_err(|e| e.to_string())?;
+    let session = sessions.iter().find(|s| s.pid == pid).cloned();
+    let which = if kill { Signal::Kill } else { Signal::Cancel };
+    let mut change = QuerySignal::plan(
+        &mut source,
+        pid,
+        which,
+        session.as_ref(),
+        &settings.profile,
+        settings.environment,
+    );
+    let cx = OpsContext {
+        profile: settings.profile.clone(),
+        environment: settings.environment,
+        read_only: settings.read_only,
+        audit: AuditLog::open_default(),
+    };
+    apply(
+        &mut change,
+        &cx,
+        consent,
+        &mut Silent,
+        std::future::pending(),
+    )
+    .await
+    .map(|a| a.detail)
+    .map_err(|e| e.to_string())
 }

@@ -155,6 +155,13 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
         Duration::from_secs_f64(interval),
         profile.health.http.clone(),
         profile.health.thresholds.clone(),
+        feeds::DbSettings {
+            databases: profile.databases.clone(),
+            host_names: profile.hosts.iter().map(|h| h.name.clone()).collect(),
+            profile: profile.name.clone(),
+            environment: profile.environment,
+            read_only: profile.read_only,
+        },
     ));
     let opts = Options {
         exit_after_first_frame: args.exit_after_first_frame,

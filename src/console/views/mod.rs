@@ -2,3 +2,4 @@
 
 pub mod fleet;
 pub mod host;
+pub mod queries;
