@@ -172,12 +172,14 @@ fn wait_report(state: &Path, db: &str, what: &str, ok: impl Fn(&Value) -> bool) 
     }
 }
 
+/// The test's SELECT on its own table (not the CREATE TABLE that made it, which
+/// the server counts too and may list first).
 fn statement<'a>(report: &'a Value, word: &str) -> Option<&'a Value> {
-    report["statements"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["query"].as_str().is_some_and(|q| q.contains(word)))
+    report["statements"].as_array().unwrap().iter().find(|s| {
+        s["query"].as_str().is_some_and(|q| {
+            q.contains(word) && q.trim_start().to_ascii_uppercase().starts_with("SELECT")
+        })
+    })
 }
 
 #[test]
@@ -466,6 +468,56 @@ fn a_lock_wait_shows_the_blocker_as_root() {
         "{tree}"
     );
     psql_run(&format!("SELECT pg_terminate_backend({blocker_pid})"));
+    let _ = psql()
+        .args(["-c", &format!("DROP TABLE IF EXISTS {word}")])
+        .output();
+}
+
+#[test]
+fn explain_behind_an_exclusive_lock_gives_up_instead_of_queueing() {
+    let state = tempfile::tempdir().unwrap();
+    let word = marker("locked");
+    psql_run(&format!("CREATE TABLE IF NOT EXISTS {word} (id int)"));
+    let _holder = psql_background(&format!(
+        "BEGIN; LOCK TABLE {word} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(30); COMMIT"
+    ));
+    // The holder has its lock once the server shows it sleeping.
+    let held = Instant::now();
+    while psql_run(&format!(
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+         WHERE c.relname = '{word}' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+    )) != "1"
+    {
+        assert!(
+            held.elapsed() < Duration::from_secs(10),
+            "the lock is never held"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let started = Instant::now();
+    let out = opsctl(state.path())
+        .args([
+            "--profile",
+            profile().to_str().unwrap(),
+            "queries",
+            "--db",
+            "shop",
+            "explain",
+            &format!("SELECT count(*) FROM {word}"),
+        ])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("locked by another session"), "{err}");
+    assert!(
+        took < Duration::from_secs(8),
+        "gave up after its lock wait, not the query timeout: {took:?}"
+    );
+    psql_run(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%LOCK TABLE {word}%' AND pid <> pg_backend_pid()"
+    ));
     let _ = psql()
         .args(["-c", &format!("DROP TABLE IF EXISTS {word}")])
         .output();

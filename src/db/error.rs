@@ -78,6 +78,18 @@ impl DbError {
             if code == "42P01" && message.contains("pg_stat_statements") {
                 return DbError::PgssNotCreated;
             }
+            // PostgreSQL 55P03 lock_not_available; MySQL/MariaDB 1205 lock wait timeout.
+            if code == "55P03" || code == "1205" {
+                return DbError::Query {
+                    what: what.to_string(),
+                    why: format!(
+                        "a table it needs is locked by another session (opsctl gave up after \
+                         {} s rather than queue behind it; the sessions' blocking tree shows who \
+                         holds the lock)",
+                        EXPLAIN_LOCK_WAIT_S
+                    ),
+                };
+            }
         }
         DbError::Query {
             what: what.to_string(),
@@ -85,6 +97,10 @@ impl DbError {
         }
     }
 }
+
+/// How long an EXPLAIN waits for a lock before it gives up: a plan asked for in
+/// the middle of a lock chain must not join the queue it is looking at.
+pub const EXPLAIN_LOCK_WAIT_S: u32 = 2;
 
 fn grant_hint(what: &str, message: &str) -> String {
     let m = message.to_ascii_lowercase();

@@ -188,6 +188,15 @@ pub async fn explain(
         .execute(&mut *c)
         .await
         .map_err(|e| DbError::query("making the session's transactions read-only", e))?;
+    // Planning waits for the tables' metadata locks: bounded, so a plan asked
+    // for in the middle of a lock chain does not join it. Restored after.
+    sqlx::query(
+        "SET @opsctl_lock_wait = @@session.lock_wait_timeout, SESSION lock_wait_timeout = ?",
+    )
+    .bind(super::error::EXPLAIN_LOCK_WAIT_S)
+    .execute(&mut *c)
+    .await
+    .map_err(|e| DbError::query("bounding lock waits", e))?;
     let result = async {
         let mut tx = c.begin().await?;
         let row = sqlx::query(&stmt).fetch_one(&mut *tx).await;
@@ -196,6 +205,9 @@ pub async fn explain(
     }
     .await;
     let _ = sqlx::query("SET SESSION TRANSACTION READ WRITE")
+        .execute(&mut *c)
+        .await;
+    let _ = sqlx::query("SET SESSION lock_wait_timeout = @opsctl_lock_wait")
         .execute(&mut *c)
         .await;
     let row = result.map_err(|e| DbError::query("EXPLAIN", e))?;

@@ -148,6 +148,9 @@ pub async fn session_query(c: &mut PgConnection, pid: i64) -> Result<Option<Stri
     Ok(row.and_then(|r| r.try_get(0).ok()))
 }
 
+/// Planning takes the tables' locks: behind an `ACCESS EXCLUSIVE` it would wait.
+const LOCK_WAIT: &str = "SET LOCAL lock_timeout = '2s'";
+
 /// `EXPLAIN (FORMAT JSON)`; with `analyze`, the statement runs inside a
 /// read-only transaction that is rolled back, so it can change nothing.
 pub async fn explain(c: &mut PgConnection, sql: &str, analyze: bool) -> Result<String, DbError> {
@@ -201,6 +204,10 @@ async fn generic_steps(
         .execute(&mut *c)
         .await
         .map_err(|e| DbError::query("making the transaction read-only", e))?;
+    sqlx::query(LOCK_WAIT)
+        .execute(&mut *c)
+        .await
+        .map_err(|e| DbError::query("bounding lock waits", e))?;
     sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
         .execute(&mut *c)
         .await
@@ -226,6 +233,10 @@ async fn explain_with(c: &mut PgConnection, stmt: &str) -> Result<String, DbErro
         .execute(&mut *tx)
         .await
         .map_err(|e| DbError::query("making the transaction read-only", e))?;
+    sqlx::query(LOCK_WAIT)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| DbError::query("bounding lock waits", e))?;
     // Prepared: one statement only, whatever the text holds.
     let result = sqlx::query(stmt).fetch_one(&mut *tx).await;
     // Whatever happened, nothing the statement did is kept.
@@ -303,6 +314,12 @@ pub async fn table_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explain_waits_for_locks_as_long_as_its_message_says() {
+        let said = format!("'{}s'", crate::db::error::EXPLAIN_LOCK_WAIT_S);
+        assert!(LOCK_WAIT.ends_with(&said), "{LOCK_WAIT}");
+    }
 
     #[test]
     fn time_columns_follow_the_extension_version() {
