@@ -67,7 +67,7 @@ fn main() -> ExitCode {
     let profile = cli.profile.as_deref();
     let inventory = cli.inventory.as_deref();
     let result = match &cli.command {
-        Some(Commands::Digest(args)) => cli::digest::run(args),
+        Some(Commands::Digest(args)) => cli::digest::run(args, profile, inventory),
         Some(Commands::Config(cmd)) => cli::config::run(cmd, profile, inventory),
         Some(Commands::Health(args)) => run_health(profile, inventory, args),
         Some(Commands::Queries(args)) => run_queries(profile, inventory, args),

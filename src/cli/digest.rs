@@ -1,7 +1,8 @@
 //! `opsctl digest`: slow-query log digest (the pt-query-digest / pgbadger peer).
 //!
-//! The edge: opens files (`-` for stdin, gzip detected by its magic bytes), shows a
-//! progress bar on a terminal, and prints the engine's report.
+//! The edge: opens files (`-` for stdin, gzip detected by its magic bytes) and
+//! slow logs where they live (`HOST:PATTERN`, read through the host's Remote),
+//! shows a progress bar on a terminal, and prints the engine's report.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
@@ -10,6 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::cli::exit;
+use crate::config::load::LoadedProfile;
+use crate::logs::files::{self, LogFile, StreamReader};
+use crate::remote::Remote;
 use crate::sql::digest::{
     self, Digest, FormatChoice, OrderBy, RunError, RunOptions, Source, report,
 };
@@ -39,7 +43,10 @@ pub enum LogFormatArg {
 
 #[derive(Debug, clap::Args)]
 pub struct DigestArgs {
-    /// Slow-query logs to read (`-` for stdin, `.gz` transparently). Default: stdin.
+    /// Slow-query logs to read (`-` for stdin, `.gz` transparently), or
+    /// `HOST:PATH` for a log on a profile host, PATH a glob that takes the
+    /// rotations too (`db1:'/var/log/postgresql/postgresql-15-main.log*'`).
+    /// Default: stdin.
     pub files: Vec<String>,
     /// Print JSON (same as --format json).
     #[arg(long)]
@@ -126,6 +133,12 @@ fn open(name: &str, read: &Arc<AtomicU64>) -> std::io::Result<(Source, Option<u6
         let size = f.metadata().ok().map(|m| m.len());
         (Box::new(f), size)
     };
+    Ok((wrap(name, raw, read)?, size))
+}
+
+/// Buffers a reader, counts what it reads and undoes gzip when it starts with
+/// gzip's magic bytes.
+fn wrap(name: &str, raw: Box<dyn Read + Send>, read: &Arc<AtomicU64>) -> std::io::Result<Source> {
     let mut buffered = BufReader::with_capacity(
         1 << 16,
         Counting {
@@ -139,16 +152,181 @@ fn open(name: &str, read: &Arc<AtomicU64>) -> std::io::Result<(Source, Option<u6
     } else {
         Box::new(buffered)
     };
-    Ok((
-        Source {
-            name: name.to_string(),
-            reader,
-        },
-        size,
-    ))
+    Ok(Source {
+        name: name.to_string(),
+        reader,
+    })
 }
 
-pub fn run(args: &DigestArgs) -> anyhow::Result<i32> {
+/// `HOST:PATH` when HOST is not empty and holds no `/` (a local path with a colon
+/// in a directory name stays local) and no local file has the whole name.
+fn remote_spec(name: &str) -> Option<(&str, &str)> {
+    let (host, path) = name.split_once(':')?;
+    let plausible = !host.is_empty() && !host.contains('/') && !path.is_empty();
+    (plausible && !std::path::Path::new(name).exists()).then_some((host, path))
+}
+
+/// A file on a host, fetched when the digest first reads it (rotations are read
+/// one after another, not all at once).
+struct RemoteFile {
+    handle: tokio::runtime::Handle,
+    remote: Arc<dyn Remote>,
+    path: String,
+    label: String,
+    compress: bool,
+    stream: Option<StreamReader>,
+}
+
+impl Read for RemoteFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stream.is_none() {
+            let rx = self
+                .handle
+                .block_on(files::fetch(
+                    self.remote.as_ref(),
+                    &self.path,
+                    self.compress,
+                ))
+                .map_err(std::io::Error::other)?;
+            self.stream = Some(StreamReader::new(rx, self.label.clone()));
+        }
+        match &mut self.stream {
+            Some(s) => s.read(buf),
+            None => Ok(0),
+        }
+    }
+}
+
+/// The road to a profile host for `HOST:PATH`, and whether to compress on the
+/// wire (over SSH, not for this machine).
+fn host_remote(loaded: &LoadedProfile, host: &str) -> Result<(Arc<dyn Remote>, bool), String> {
+    let profile = &loaded.profile;
+    let Some(entry) = profile.hosts.iter().find(|h| h.name == host) else {
+        let names: Vec<&str> = profile.hosts.iter().map(|h| h.name.as_str()).collect();
+        return Err(format!(
+            "no host `{host}` in profile `{}` (hosts: {}), and no local file of that name",
+            profile.name,
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
+    };
+    let cache = crate::config::ssh_lookup::SshConfigCache::for_profile(profile);
+    let lookup = |a: &str, u: Option<&str>, p: Option<u16>| cache.get(a, u, p);
+    let resolved = crate::config::resolve::resolve_entry(profile, entry, &lookup)
+        .map_err(|e| e.to_string())?;
+    let compress = resolved.ssh.is_some();
+    Ok((resolved.remote(), compress))
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+/// Lists `pattern` on the host and gives one source per file to read, oldest first.
+fn remote_sources(
+    runtime: &tokio::runtime::Runtime,
+    remote: &Arc<dyn Remote>,
+    compress: bool,
+    host: &str,
+    pattern: &str,
+    since: Option<i64>,
+    read: &Arc<AtomicU64>,
+) -> Result<Vec<Source>, String> {
+    let listing = runtime
+        .block_on(files::list(remote.as_ref(), pattern, since))
+        .map_err(|e| e.to_string())?;
+    for u in &listing.unreadable {
+        eprintln!("opsctl digest: {host}:{u}: not readable by the SSH user, left out");
+    }
+    if listing.files.is_empty() {
+        return Err(if listing.skipped_old.is_empty() {
+            format!("{host}: nothing matches {pattern}")
+        } else {
+            format!(
+                "{host}: the {} file(s) matching {pattern} were last written before --since",
+                listing.skipped_old.len()
+            )
+        });
+    }
+    let total: u64 = listing.files.iter().map(|f| f.size).sum();
+    let mut note = format!(
+        "opsctl digest: {host}: reading {} file(s), {}",
+        listing.files.len(),
+        human_bytes(total)
+    );
+    if !listing.skipped_old.is_empty() {
+        let old: u64 = listing.skipped_old.iter().map(|f| f.size).sum();
+        note.push_str(&format!(
+            "; {} older than --since ({}) left on the host",
+            listing.skipped_old.len(),
+            human_bytes(old)
+        ));
+    }
+    eprintln!("{note}");
+    listing
+        .files
+        .into_iter()
+        .map(|LogFile { path, .. }| {
+            let label = format!("{host}:{path}");
+            let raw = RemoteFile {
+                handle: runtime.handle().clone(),
+                remote: Arc::clone(remote),
+                path,
+                label: label.clone(),
+                compress,
+                stream: None,
+            };
+            // Wrapped on first read: peeking at the gzip magic starts the fetch,
+            // and the digest reads its sources one after another, so one file at
+            // a time is in flight (sshd allows few sessions per connection).
+            let read = Arc::clone(read);
+            let name = label.clone();
+            let make = move || wrap(&name, Box::new(raw), &read).map(|s| s.reader);
+            Ok(Source {
+                name: label,
+                reader: Box::new(Lazy::Pending(Some(Box::new(make)))),
+            })
+        })
+        .collect()
+}
+
+type MakeReader = Box<dyn FnOnce() -> std::io::Result<Box<dyn Read + Send>> + Send>;
+
+/// A reader made when it is first read.
+enum Lazy {
+    Pending(Option<MakeReader>),
+    Ready(Box<dyn Read + Send>),
+}
+
+impl Read for Lazy {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Lazy::Pending(make) = self {
+            let Some(make) = make.take() else {
+                return Ok(0);
+            };
+            *self = Lazy::Ready(make()?);
+        }
+        match self {
+            Lazy::Ready(r) => r.read(buf),
+            Lazy::Pending(_) => Ok(0),
+        }
+    }
+}
+
+/// Runs the digest. The profile is loaded only when a `HOST:PATH` needs it.
+pub fn run(
+    args: &DigestArgs,
+    profile_spec: Option<&str>,
+    inventory: Option<&std::path::Path>,
+) -> anyhow::Result<i32> {
     let format = if args.json {
         OutputFormat::Json
     } else {
@@ -205,7 +383,56 @@ pub fn run(args: &DigestArgs) -> anyhow::Result<i32> {
     let read = Arc::new(AtomicU64::new(0));
     let mut sources = Vec::new();
     let mut total = Some(0u64);
+    let mut loaded: Option<LoadedProfile> = None;
+    let mut runtime: Option<tokio::runtime::Runtime> = None;
     for n in &names {
+        if let Some((host, pattern)) = remote_spec(n) {
+            if loaded.is_none() {
+                match super::config::load_profile(profile_spec, inventory) {
+                    Ok(l) => loaded = Some(l),
+                    Err(code) => return Ok(code),
+                }
+            }
+            let Some(profile) = loaded.as_ref() else {
+                return Ok(exit::USAGE);
+            };
+            let (remote, compress) = match host_remote(profile, host) {
+                Ok(r) => r,
+                Err(e) => return usage(&e),
+            };
+            if runtime.is_none() {
+                runtime = Some(
+                    tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .enable_all()
+                        .build()?,
+                );
+            }
+            let Some(rt) = runtime.as_ref() else {
+                return Ok(exit::USAGE);
+            };
+            match remote_sources(
+                rt,
+                &remote,
+                compress,
+                host,
+                pattern,
+                // The digest's times are microseconds; files' are seconds.
+                opts.filter.since.map(|us| us.div_euclid(1_000_000)),
+                &read,
+            ) {
+                Ok(mut s) => {
+                    // Compressed bytes read say nothing against file sizes.
+                    total = None;
+                    sources.append(&mut s);
+                }
+                Err(e) => {
+                    eprintln!("opsctl digest: {}", crate::config::secrets::scrub(&e));
+                    return Ok(exit::PROBLEM);
+                }
+            }
+            continue;
+        }
         match open(n, &read) {
             Ok((s, size)) => {
                 total = total.zip(size).map(|(a, b)| a + b);

@@ -1,6 +1,8 @@
 //! Following a host's logs: a systemd unit's journal or a file, streamed line by
 //! line through the host's [`Remote`]. The console's host view is one reader.
 
+pub mod files;
+
 use std::sync::Arc;
 
 use tokio::sync::mpsc;

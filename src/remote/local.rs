@@ -8,10 +8,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::lines::{LineSplitter, append_capped};
-use super::{Command, Forward, LineStream, Output, Remote, RemoteError, StreamEvent};
+use super::{
+    ByteEvent, ByteStream, Command, Forward, LineStream, Output, Remote, RemoteError, StreamEvent,
+};
 
 /// Capacity of a streamed command's line channel; a slow reader pauses the command.
 const STREAM_CAPACITY: usize = 1024;
+/// Chunks of up to 64 KiB in flight on a byte stream.
+const BYTE_STREAM_CAPACITY: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct LocalRemote {
@@ -97,6 +101,27 @@ async fn pump(
     }
 }
 
+async fn pump_bytes(pipe: Option<impl AsyncRead + Unpin>, tx: mpsc::Sender<ByteEvent>) {
+    let Some(mut pipe) = pipe else {
+        return;
+    };
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match pipe.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if tx
+                    .send(ByteEvent::Stdout(chunk[..n].to_vec()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 fn spawn_error(cmd: &Command, e: std::io::Error) -> RemoteError {
     RemoteError::Io(format!("cannot start {}: {e}", cmd.program()))
 }
@@ -165,6 +190,41 @@ impl Remote for LocalRemote {
                 _ = async { tokio::join!(out_task, err_task) } => {
                     let status = child.wait().await.ok().and_then(|s| s.code());
                     let _ = tx.send(StreamEvent::Exit(status)).await;
+                }
+                _ = tx.closed() => {
+                    let _ = child.kill().await;
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    async fn stream_bytes(&self, cmd: &Command) -> Result<ByteStream, RemoteError> {
+        let mut child = Self::process(cmd)
+            .spawn()
+            .map_err(|e| spawn_error(cmd, e))?;
+        feed_stdin(cmd, &mut child);
+        let (tx, rx) = mpsc::channel(BYTE_STREAM_CAPACITY);
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        tokio::spawn(async move {
+            let out_task = pump_bytes(stdout, tx.clone());
+            let err_task = async {
+                let (ltx, mut lrx) = mpsc::channel(STREAM_CAPACITY);
+                let lines = pump(stderr, ltx, StreamEvent::Stderr);
+                let forward = async {
+                    while let Some(StreamEvent::Stderr(l)) = lrx.recv().await {
+                        if tx.send(ByteEvent::Stderr(l)).await.is_err() {
+                            break;
+                        }
+                    }
+                };
+                tokio::join!(lines, forward);
+            };
+            tokio::select! {
+                _ = async { tokio::join!(out_task, err_task) } => {
+                    let status = child.wait().await.ok().and_then(|s| s.code());
+                    let _ = tx.send(ByteEvent::Exit(status)).await;
                 }
                 _ = tx.closed() => {
                     let _ = child.kill().await;

@@ -56,6 +56,20 @@ pub enum StreamEvent {
 /// Lines of a running command. Dropping it stops the command.
 pub type LineStream = mpsc::Receiver<StreamEvent>;
 
+/// One event from a command whose output is read as bytes (compressed data, files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ByteEvent {
+    Stdout(Vec<u8>),
+    /// A line the command wrote to stderr.
+    Stderr(String),
+    /// The command ended; no more events follow.
+    Exit(Option<i32>),
+}
+
+/// The output of a running command as bytes, nothing dropped: a reader that
+/// falls behind slows the command down. Dropping it stops the command.
+pub type ByteStream = mpsc::Receiver<ByteEvent>;
+
 /// A listening local port whose connections are carried to `target` through the host.
 /// Dropping it closes the listener.
 pub struct Forward {
@@ -241,6 +255,22 @@ pub trait Remote: Send + Sync {
     /// Starts a command and streams its output lines. The command's timeout bounds
     /// only the start; the stream runs until the command ends or is dropped.
     async fn stream(&self, cmd: &Command) -> Result<LineStream, RemoteError>;
+
+    /// Starts a command and streams its stdout as bytes, with backpressure (see
+    /// [`ByteStream`]). The command's timeout bounds only the start. The default
+    /// runs the command to completion and hands its output over in one piece.
+    async fn stream_bytes(&self, cmd: &Command) -> Result<ByteStream, RemoteError> {
+        let out = self.run(cmd).await?;
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            let _ = tx.send(ByteEvent::Stdout(out.stdout)).await;
+            for line in String::from_utf8_lossy(&out.stderr).lines() {
+                let _ = tx.send(ByteEvent::Stderr(line.to_string())).await;
+            }
+            let _ = tx.send(ByteEvent::Exit(out.status)).await;
+        });
+        Ok(rx)
+    }
 
     /// Opens a local listener whose connections reach `host:port` as seen from this host.
     async fn forward(&self, host: &str, port: u16) -> Result<Forward, RemoteError>;

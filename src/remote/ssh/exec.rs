@@ -11,7 +11,7 @@ use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use tokio::sync::mpsc;
 
 use crate::remote::lines::{LineSplitter, append_capped};
-use crate::remote::{Command, Output, StreamEvent};
+use crate::remote::{ByteEvent, Command, Output, StreamEvent};
 
 /// Runs `"$@"` with its stdin from /dev/null while a watchdog reads the channel's
 /// stdin: end-of-file there means the client gave up on the command (timeout, dropped
@@ -229,6 +229,50 @@ pub(crate) async fn pump_lines(
             .await;
     }
     let _ = tx.send(StreamEvent::Exit(status)).await;
+}
+
+/// Forwards a channel's stdout as bytes, waiting for the reader (nothing is
+/// dropped). A reader that stops reading pauses this channel and, once russh's
+/// queue is full, the connection it shares: byte streams are for readers that
+/// keep up, like a digest.
+pub(crate) async fn pump_bytes(
+    mut read: ChannelReadHalf,
+    mut guard: ChannelGuard,
+    tx: mpsc::Sender<ByteEvent>,
+) {
+    let mut err = LineSplitter::default();
+    let mut status = None;
+    loop {
+        let msg = tokio::select! {
+            msg = read.wait() => msg,
+            _ = tx.closed() => return, // guard closes the channel
+        };
+        let Some(msg) = msg else { break };
+        let alive = match msg {
+            ChannelMsg::Data { data } => tx.send(ByteEvent::Stdout(data.to_vec())).await.is_ok(),
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                let mut ok = true;
+                for l in err.push(&data) {
+                    ok = ok && tx.send(ByteEvent::Stderr(l)).await.is_ok();
+                }
+                ok
+            }
+            ChannelMsg::ExitStatus { exit_status } => {
+                status = Some(i32::try_from(exit_status).unwrap_or(i32::MAX));
+                true
+            }
+            ChannelMsg::Close => break,
+            _ => true,
+        };
+        if !alive {
+            return;
+        }
+    }
+    guard.finished();
+    if let Some(l) = err.finish() {
+        let _ = tx.send(ByteEvent::Stderr(l)).await;
+    }
+    let _ = tx.send(ByteEvent::Exit(status)).await;
 }
 
 #[cfg(test)]

@@ -29,10 +29,12 @@ use tokio::time::Instant;
 use self::channel_open::Open;
 use self::connection::{Connection, Link};
 use self::exec::{ChannelGuard, Ending};
-use super::{Command, Forward, LineStream, Output, Remote, RemoteError, SshTarget};
+use super::{ByteStream, Command, Forward, LineStream, Output, Remote, RemoteError, SshTarget};
 
 /// Capacity of a streamed command's line queue.
 const STREAM_CAPACITY: usize = 1024;
+/// Chunks in flight on a byte stream (each one SSH data message, up to 32 KiB).
+const BYTE_STREAM_CAPACITY: usize = 32;
 /// Session channels open at once on one connection; OpenSSH's MaxSessions defaults
 /// to 10 and refuses the eleventh, so we queue before that.
 const MAX_SESSIONS: usize = 8;
@@ -270,6 +272,20 @@ impl Remote for SshRemote {
             .await?;
         let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
         tokio::spawn(exec::pump_lines(read, guard, tx));
+        Ok(rx)
+    }
+
+    async fn stream_bytes(&self, cmd: &Command) -> Result<ByteStream, RemoteError> {
+        let limit = cmd.get_timeout();
+        let deadline = Instant::now() + limit;
+        let (read, guard) = self
+            .bounded(deadline, limit, cmd.program(), async {
+                let Started { read, guard, .. } = self.start(cmd, deadline).await?;
+                Ok((read, guard))
+            })
+            .await?;
+        let (tx, rx) = mpsc::channel(BYTE_STREAM_CAPACITY);
+        tokio::spawn(exec::pump_bytes(read, guard, tx));
         Ok(rx)
     }
 
