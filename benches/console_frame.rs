@@ -71,6 +71,43 @@ fn measure<B: Backend>(
     );
 }
 
+/// The Queries tab with a busy server: a new report (5,000 statements re-ranked,
+/// 200 sessions re-treed) every `every` frames, one row down each frame.
+fn measure_queries<B: Backend>(
+    label: &str,
+    app: &mut App,
+    term: &mut Terminal<B>,
+    frames: usize,
+    every: usize,
+) where
+    B::Error: std::fmt::Debug,
+{
+    let down = Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE));
+    let mut times = Vec::with_capacity(frames);
+    for f in 0..frames {
+        let fresh = (f % every == 0).then(|| Event::Queries {
+            db: "shop".into(),
+            report: Box::new(Ok(fixtures::busy_report(5000, 200, f as u64))),
+        });
+        let t = Instant::now();
+        app.update(down.clone());
+        if let Some(ev) = fresh {
+            app.update(ev);
+        }
+        app.prepare();
+        term.draw(|fr| ui::draw(fr, app)).expect("draw");
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{label:<58} frames={frames:<5} p50={:.3} ms  p99={:.3} ms  max={:.3} ms",
+        ms(percentile(&times, 0.50)),
+        ms(percentile(&times, 0.99)),
+        ms(*times.last().expect("frames")),
+    );
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` does not: then a quick
     // smoke run (few frames, one size) only checks that the bench works.
@@ -130,5 +167,27 @@ fn main() {
         &mut term,
         frames,
         true,
+    );
+    // The Queries tab on a server with 5,000 statements and 200 sessions. The
+    // report's building (what the feed does off the UI thread) is not timed.
+    let mut app = fixtures::with_databases(opsctl::config::Environment::Production, false, 160, 48);
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('3'),
+        KeyModifiers::NONE,
+    )));
+    let mut term = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
+    measure_queries(
+        "queries 5000 statements 200 sessions 160x48, scroll",
+        &mut app,
+        &mut term,
+        frames,
+        usize::MAX,
+    );
+    measure_queries(
+        "queries 5000 statements 200 sessions 160x48, + new report every 30 frames",
+        &mut app,
+        &mut term,
+        frames,
+        30,
     );
 }

@@ -257,6 +257,23 @@ fn console_watches_the_sandbox_fleet_in_tmux() {
         |s| row(s, &victim).is_some_and(reachable),
     );
 
+    // The Queries tab: the database's live statements and its slow log's last
+    // minutes, read from db1 over SSH and joined to them.
+    session.keys(&["3"]);
+    let (screen, _) = session.wait_for(
+        "the Queries tab with the slow log's window",
+        Duration::from_secs(30),
+        |s| s.contains("Statements (") && s.contains("slow log 15m:") && s.contains("SLOW p95"),
+    );
+    assert!(
+        !screen.contains("slow log: "),
+        "the slow log read failed:\n{screen}"
+    );
+    session.keys(&["1"]);
+    session.wait_for("back on the fleet", Duration::from_secs(5), |s| {
+        names.iter().all(|n| row(s, n).is_some())
+    });
+
     session.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {

@@ -60,8 +60,10 @@ pub struct DbArgs {
 pub enum QueriesCommand {
     /// The plan of a statement, or of what session PID runs now.
     Explain {
-        /// The statement (with literal values).
+        /// The statement. With literal values; normalized PostgreSQL text (`$1`)
+        /// gets the generic plan.
         sql: Option<String>,
+        /// Explain the query session PID runs now.
         #[arg(long, conflicts_with = "sql")]
         pid: Option<i64>,
         /// Run it (read-only statements only, in a transaction that is rolled back).

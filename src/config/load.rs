@@ -510,6 +510,29 @@ fn validate_databases(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
         }
         positive(d.connect_timeout_secs, s, &at("connect_timeout_secs"))?;
         positive(d.query_timeout_secs, s, &at("query_timeout_secs"))?;
+        if let Some(log) = &d.slow_log {
+            if !p.hosts.iter().any(|h| h.name == log.host) {
+                let known: Vec<&str> = p.hosts.iter().map(|h| h.name.as_str()).collect();
+                return Err(s
+                    .error(
+                        &at("slow_log"),
+                        format!("slow_log: no host `{}` in this profile", log.host),
+                    )
+                    .with_hint(format!(
+                        "host names a [[hosts]] entry: {}",
+                        known.join(", ")
+                    )));
+            }
+            if log.path.trim().is_empty() {
+                return Err(s.error(&at("slow_log"), "slow_log: path is empty"));
+            }
+            if log.window_minutes == 0 || log.max_bytes == 0 {
+                return Err(s.error(
+                    &at("slow_log"),
+                    "slow_log: window_minutes and max_bytes must be at least 1",
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -735,6 +758,18 @@ mod tests {
             ("tls = \"verify-full\"\n", "need ca_file"),
             ("port = 0\n", "1-65535"),
             ("password = \"hunter2\"\n", "unknown key `password`"),
+            (
+                "slow_log = { host = \"db9\", path = \"/var/log/pg.log\" }\n",
+                "slow_log: no host `db9`",
+            ),
+            (
+                "slow_log = { host = \"db1\", path = \"\" }\n",
+                "path is empty",
+            ),
+            (
+                "slow_log = { host = \"db1\", path = \"/l\", window_minutes = 0 }\n",
+                "at least 1",
+            ),
         ] {
             let d = err(&format!("{base}{extra}"));
             assert!(d.to_string().contains(why), "{extra}: {d}");

@@ -105,6 +105,33 @@ pub struct DatabaseEntry {
     pub connect_timeout_secs: f64,
     #[serde(default = "default_db_query_timeout")]
     pub query_timeout_secs: f64,
+    /// The server's slow log: the console's Queries tab digests its last minutes
+    /// beside the live statements, joined by class id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_log: Option<SlowLogSpec>,
+}
+
+/// Where a database's slow-query log is, and how much of it the console reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowLogSpec {
+    /// The profile host the log is on.
+    pub host: String,
+    /// The log file on that host (the live one, not a glob).
+    pub path: String,
+    /// The window digested: the last this many minutes.
+    #[serde(default = "default_slow_log_minutes")]
+    pub window_minutes: u32,
+    /// At most this many bytes of the log's end are read per refresh.
+    #[serde(default = "default_slow_log_bytes")]
+    pub max_bytes: u64,
+}
+
+fn default_slow_log_minutes() -> u32 {
+    15
+}
+fn default_slow_log_bytes() -> u64 {
+    16 << 20
 }
 
 fn default_db_connect_timeout() -> f64 {

@@ -6,6 +6,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use super::feed::Need;
 use crate::db::model::Report;
 use crate::health::{CheckResult, HostHealth};
+use crate::sql::digest::window::WindowDigest;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -46,6 +47,11 @@ pub enum Event {
     Queries {
         db: String,
         report: Box<Result<Report, String>>,
+    },
+    /// The last minutes of database `db`'s slow log, digested, or why not.
+    SlowLog {
+        db: String,
+        result: Box<Result<WindowDigest, String>>,
     },
     /// An EXPLAIN asked for with `tag`: the plan as text lines, or why not.
     Explain {

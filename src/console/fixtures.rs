@@ -437,3 +437,59 @@ pub fn shop_report() -> crate::db::model::Report {
         interval_s: Some(2.0),
     }
 }
+
+/// A busy server for the frame benchmark: `statements` classes and `sessions`
+/// sessions (every tenth waiting on the one before it), `seed` varying the rates.
+pub fn busy_report(statements: usize, sessions: usize, seed: u64) -> crate::db::model::Report {
+    use crate::db::model::{Report, Session, Statement};
+    let statements = (0..statements)
+        .map(|i| {
+            let x = ((i as u64).wrapping_mul(2_654_435_761) ^ seed) % 10_000;
+            let calls_s = x as f64 / 100.0;
+            let mean = (x % 97) as f64 / 3.0 + 0.1;
+            Statement {
+                id: format!("0x{:032X}", i),
+                queryid: i.to_string(),
+                fingerprint: format!("select * from t{} where id = ?", i % 300),
+                query: format!("SELECT * FROM t{} WHERE id = $1 AND k = {}", i % 300, i),
+                database: Some("shop".into()),
+                user: Some(format!("app{}", i % 7)),
+                calls: x * 1000,
+                total_ms: x as f64 * 1000.0 * mean,
+                rows: x * 1000,
+                mean_ms: mean,
+                calls_per_s: Some(calls_s),
+                time_ms_per_s: Some(calls_s * mean),
+                rows_per_s: Some(calls_s),
+                interval_mean_ms: Some(mean),
+                share: calls_s * mean / 500_000.0,
+                hit_pct: Some(99.0 - (x % 20) as f64),
+            }
+        })
+        .collect();
+    let activity = (0..sessions)
+        .map(|i| {
+            let pid = 10_000 + i as i64;
+            let waits = i % 10 == 9;
+            Session {
+                pid,
+                user: Some("shop".into()),
+                database: Some("shop".into()),
+                client: Some(format!("10.0.1.{}:{}", i % 250, 40000 + i)),
+                state: Some(if i % 3 == 0 { "active" } else { "idle" }.into()),
+                wait_event: waits.then(|| "Lock:transactionid".to_string()),
+                xact_age_s: Some((i % 60) as f64),
+                query_age_s: Some((i % 30) as f64),
+                query: Some(format!("SELECT * FROM t{} WHERE id = {}", i % 300, i)),
+                blocked_by: if waits { vec![pid - 1] } else { Vec::new() },
+            }
+        })
+        .collect();
+    Report {
+        engine: crate::config::Engine::Postgresql,
+        server_version: "15.10".into(),
+        statements,
+        activity,
+        interval_s: Some(2.0),
+    }
+}

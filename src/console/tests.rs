@@ -771,6 +771,108 @@ fn queries_80x24() {
     insta::assert_snapshot!(render(&mut app));
 }
 
+/// A slow-log window in which the top statement was slow 42 times, plus a class
+/// the live statements do not have.
+fn slow_window(top_id: &str) -> crate::sql::digest::window::WindowDigest {
+    use crate::sql::digest::window::{WindowClass, WindowDigest};
+    WindowDigest {
+        source: "db1:/var/log/postgresql/postgresql-15-main.log".into(),
+        minutes: 15,
+        events: 57,
+        total_s: 61.5,
+        classes: vec![
+            WindowClass {
+                id: top_id.to_string(),
+                fingerprint: "select ...".into(),
+                count: 42,
+                total_s: 58.8,
+                p95_s: 2.31,
+                max_s: 3.9,
+            },
+            WindowClass {
+                id: "0x00000000000000000000000000000001".into(),
+                fingerprint: "vacuum analyze ?".into(),
+                count: 15,
+                total_s: 2.7,
+                p95_s: 0.25,
+                max_s: 0.4,
+            },
+        ],
+    }
+}
+
+#[test]
+fn the_slow_log_window_joins_the_statements_by_class() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 160, 30);
+    on_queries(&mut app);
+    let before = render(&mut app);
+    assert!(
+        !before.contains("SLOW"),
+        "no slow log, no column:\n{before}"
+    );
+    let top = queries_view(&app)
+        .state
+        .get("shop")
+        .and_then(|s| s.report.as_ref())
+        .and_then(|r| {
+            r.statements
+                .iter()
+                .max_by(|a, b| a.share.total_cmp(&b.share))
+                .map(|s| s.id.clone())
+        })
+        .expect("the fixture has statements");
+    app.update(Event::SlowLog {
+        db: "shop".into(),
+        result: Box::new(Ok(slow_window(&top))),
+    });
+    let text = render(&mut app);
+    assert!(
+        text.contains("slow log 15m: 57 events, 2 classes (1 not among the statements)"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+    // A failed read keeps the last window and says why.
+    app.update(Event::SlowLog {
+        db: "shop".into(),
+        result: Box::new(Err("db1: cannot read /var/log/postgresql/x.log".into())),
+    });
+    let text = render(&mut app);
+    assert!(text.contains("slow log: db1: cannot read"), "{text}");
+    assert!(text.contains("57 events"), "{text}");
+}
+
+#[test]
+fn a_sort_keeps_its_column_when_the_slow_log_columns_appear() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 160, 30);
+    on_queries(&mut app);
+    // LOAD, CALLS/s, MS/s, MEAN, ROWS/s, CALLS, TOTAL, HIT%, DB, QUERY: to QUERY.
+    keys(&mut app, "sssssssss");
+    let _ = render(&mut app);
+    assert_eq!(queries_view(&app).statements.sort_column(), 9);
+    app.update(Event::SlowLog {
+        db: "shop".into(),
+        result: Box::new(Ok(slow_window("0x0"))),
+    });
+    let text = render(&mut app);
+    assert!(text.contains("QUERY▲") || text.contains("QUERY▼"), "{text}");
+    assert_eq!(queries_view(&app).statements.sort_column(), 11);
+}
+
+#[test]
+fn a_frozen_screen_holds_the_slow_log_too() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 160, 30);
+    on_queries(&mut app);
+    keys(&mut app, "f");
+    assert!(app.frozen);
+    app.update(Event::SlowLog {
+        db: "shop".into(),
+        result: Box::new(Ok(slow_window("0x0"))),
+    });
+    assert!(!render(&mut app).contains("slow log 15m"));
+    keys(&mut app, "f");
+    assert!(render(&mut app).contains("slow log 15m"));
+}
+
 #[test]
 fn queries_without_databases() {
     let mut app = fixtures::mixed_fleet(Environment::Production, 100, 16);

@@ -174,6 +174,44 @@ exec cat -- "$1""#
         })
 }
 
+/// Starts sending the last `max_bytes` of a file, gzipped on the host when it
+/// has gzip. A cut first line (the tail began inside it) is dropped, so the
+/// reader sees whole lines only.
+pub async fn fetch_tail(
+    remote: &dyn Remote,
+    path: &str,
+    max_bytes: u64,
+) -> Result<ByteStream, LogFilesError> {
+    // dash has no pipefail: the checks that can fail run before the pipeline.
+    let script = r#"[ -r "$1" ] || { echo "cannot read $1" >&2; exit 1; }
+size=$(stat -c %s -- "$1") || exit 1
+if [ "$size" -gt "$2" ]; then tail -c "$2" -- "$1" | tail -n +2; else cat -- "$1"; fi |
+if command -v gzip >/dev/null 2>&1; then gzip -c -1; else cat; fi"#;
+    let cmd = Command::shell_script(script)
+        .arg(path)
+        .arg(max_bytes.to_string())
+        .timeout(START_TIMEOUT);
+    remote
+        .stream_bytes(&cmd)
+        .await
+        .map_err(|source| LogFilesError::Remote {
+            host: remote.name().to_string(),
+            source,
+        })
+}
+
+/// `reader`, gunzipped when it starts with gzip's magic bytes.
+pub fn decoded(reader: impl Read + Send + 'static) -> std::io::Result<Box<dyn Read + Send>> {
+    use std::io::BufRead;
+    let mut buffered = std::io::BufReader::with_capacity(1 << 16, reader);
+    let gz = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    })
+}
+
 /// A [`ByteStream`] read as a blocking [`Read`], for the digest's worker threads.
 /// Must not be read on a tokio worker thread. A command that fails (exit status
 /// not 0) ends the read with an error carrying its stderr.
@@ -334,6 +372,34 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("/nonexistent/opsctl-test.log"), "{msg}");
         assert!(msg.contains("exited"), "{msg}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tail_starts_at_a_whole_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("slow.log");
+        let text: String = (0..1000).map(|i| format!("line {i:04}\n")).collect();
+        std::fs::write(&log, &text).unwrap();
+        let remote = LocalRemote::new("here");
+        let path = log.display().to_string();
+        let rx = fetch_tail(&remote, &path, 25).await.unwrap();
+        let whole = fetch_tail(&remote, &path, 1 << 20).await.unwrap();
+        let (tail, all) = tokio::task::spawn_blocking(move || {
+            let read = |rx| {
+                let mut s = String::new();
+                decoded(StreamReader::new(rx, "slow.log"))
+                    .unwrap()
+                    .read_to_string(&mut s)
+                    .unwrap();
+                s
+            };
+            (read(rx), read(whole))
+        })
+        .await
+        .unwrap();
+        // 25 bytes from the end: a cut line, then "line 0998\nline 0999\n".
+        assert_eq!(tail, "line 0998\nline 0999\n");
+        assert_eq!(all, text);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

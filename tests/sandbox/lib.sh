@@ -251,6 +251,14 @@ sandbox_write_profile() {
             fi
             # The databases, watched by the monitoring user (never the app's): directly,
             # and PostgreSQL once more through db1's SSH (as behind a bastion).
+            # The slow logs are on the db host (the console digests their last minutes).
+            local dbhost="" m
+            for ((m = 1; m <= ${SANDBOX_HOSTS:-0}; m++)); do
+                if [[ "$(site_host_role "$m")" == db ]]; then
+                    dbhost="$(site_host_name "$m")"
+                    break
+                fi
+            done
             if [[ -n "${SANDBOX_PG_HOST:-}" ]]; then
                 local via
                 for via in "" db1; do
@@ -264,6 +272,9 @@ sandbox_write_profile() {
                     echo "database = \"$SANDBOX_PG_DB\""
                     echo "password_file = \"$SANDBOX_PG_MONITOR_PASSWORD_FILE\""
                     [[ -n "$via" ]] && echo "via = \"$via\""
+                    if [[ -z "$via" && -n "$dbhost" && -n "${SANDBOX_PG_LOG:-}" ]]; then
+                        echo "slow_log = { host = \"$dbhost\", path = \"$SANDBOX_PG_LOG\" }"
+                    fi
                 done
             fi
             if [[ -n "${SANDBOX_MARIADB_HOST:-}" ]]; then
@@ -276,6 +287,9 @@ sandbox_write_profile() {
                 echo "user = \"$SANDBOX_MARIADB_MONITOR_USER\""
                 echo "database = \"$SANDBOX_MARIADB_DB\""
                 echo "password_file = \"$SANDBOX_MARIADB_MONITOR_PASSWORD_FILE\""
+                if [[ -n "$dbhost" && -n "${SANDBOX_MARIADB_SLOW_LOG:-}" ]]; then
+                    echo "slow_log = { host = \"$dbhost\", path = \"$SANDBOX_MARIADB_SLOW_LOG\" }"
+                fi
             fi
             for ((n = 1; n <= SANDBOX_HOSTS; n++)); do
                 name="$(site_host_name "$n")"

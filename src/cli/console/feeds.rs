@@ -8,16 +8,21 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::config::{DatabaseEntry, Environment, HttpCheck, Thresholds, secrets};
+use crate::config::{DatabaseEntry, Environment, HttpCheck, SlowLogSpec, Thresholds, secrets};
 use crate::console::event::Event;
 use crate::console::feed::{AbortOnDrop, FeedError, Feeds, Need, Running, Task};
 use crate::db::DbTarget;
 use crate::db::source::{Source, explain_guard};
 use crate::health::poller::{self, HostPoller};
+use crate::logs::files::{self, StreamReader};
 use crate::logs::{self, TailEvent};
 use crate::ops::query_signal::{QuerySignal, Signal};
 use crate::ops::{AuditLog, Consent, OpsContext, apply};
 use crate::remote::Remote;
+use crate::sql::digest::{self, window::WindowDigest};
+
+/// A slow log and the remote it is read through.
+type SlowLogRoad = (Arc<dyn Remote>, SlowLogSpec);
 
 /// Resets a host's "list processes" flag when dropped.
 struct ProcessesOn(Arc<AtomicBool>);
@@ -71,6 +76,30 @@ impl HostFeeds {
         }
     }
 
+    /// The remote a database's slow log is read through, and where it is.
+    fn slow_log(&self, name: &str) -> Result<Option<SlowLogRoad>, FeedError> {
+        let Some(spec) = self
+            .db
+            .databases
+            .iter()
+            .find(|d| d.name == name)
+            .and_then(|d| d.slow_log.clone())
+        else {
+            return Ok(None);
+        };
+        let i = self
+            .db
+            .host_names
+            .iter()
+            .position(|h| *h == spec.host)
+            .ok_or_else(|| FeedError(format!("slow_log: no host `{}`", spec.host)))?;
+        let remote =
+            self.remotes.get(i).cloned().ok_or_else(|| {
+                FeedError(format!("slow_log: host `{}` has no remote", spec.host))
+            })?;
+        Ok(Some((remote, spec)))
+    }
+
     /// The target of database `name`, and the remote it is reached through.
     fn database(&self, name: &str) -> Result<(DbTarget, Option<Arc<dyn Remote>>), FeedError> {
         let entry = self
@@ -94,6 +123,76 @@ impl HostFeeds {
         };
         Ok((target, via))
     }
+}
+
+/// How often the Queries tab re-reads a slow log's window: a digest of minutes
+/// moves slowly, and each read costs the host a tail and a gzip.
+const SLOW_LOG_EVERY: Duration = Duration::from_secs(30);
+
+/// Digests the last minutes of a database's slow log every [`SLOW_LOG_EVERY`]
+/// until dropped.
+async fn watch_slow_log(
+    db: String,
+    remote: Arc<dyn Remote>,
+    spec: SlowLogSpec,
+    tx: mpsc::Sender<Event>,
+) {
+    let mut ticks = tokio::time::interval(SLOW_LOG_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let result = slow_log_window(&remote, &spec)
+            .await
+            .map_err(|e| secrets::scrub(&e).into_owned());
+        let event = Event::SlowLog {
+            db: db.clone(),
+            result: Box::new(result),
+        };
+        if tx.send(event).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One read of a slow log's window: the end of the file, digested from
+/// `window_minutes` ago.
+async fn slow_log_window(
+    remote: &Arc<dyn Remote>,
+    spec: &SlowLogSpec,
+) -> Result<WindowDigest, String> {
+    let label = format!("{}:{}", remote.name(), spec.path);
+    let rx = files::fetch_tail(remote.as_ref(), &spec.path, spec.max_bytes)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    let since = now_us - i64::from(spec.window_minutes) * 60_000_000;
+    let minutes = spec.window_minutes;
+    // The digest reads with blocking I/O: off the runtime's workers.
+    tokio::task::spawn_blocking(move || {
+        let reader = files::decoded(StreamReader::new(rx, label.clone()))
+            .map_err(|e| format!("{label}: {e}"))?;
+        let mut opts = digest::RunOptions {
+            threads: 1,
+            ..digest::RunOptions::default()
+        };
+        opts.filter.since = Some(since);
+        let source = digest::Source {
+            name: label.clone(),
+            reader,
+        };
+        let out = match digest::run(vec![source], &opts) {
+            Ok(out) => out,
+            // An empty log (nothing slow yet) has no format to detect.
+            Err(digest::RunError::UnknownFormat { .. }) => digest::run::RunOutput::default(),
+            Err(e) => return Err(e.to_string()),
+        };
+        let d = digest::Digest::build(out, digest::OrderBy::default(), None);
+        Ok(WindowDigest::from_digest(&d, label, minutes))
+    })
+    .await
+    .map_err(|e| format!("the slow log's digest stopped: {e}"))?
 }
 
 /// Refreshes one database every `interval` until dropped; a connection lost is
@@ -199,14 +298,22 @@ impl Feeds for HostFeeds {
             }
             Need::Queries { db } => {
                 let (target, via) = self.database(db)?;
-                let task = tokio::spawn(watch_database(
+                let mut tasks = vec![tokio::spawn(watch_database(
                     db.clone(),
                     target,
                     via,
                     self.interval,
                     tx.clone(),
-                ));
-                Ok(Running::new(AbortOnDrop(task)))
+                ))];
+                if let Some((remote, spec)) = self.slow_log(db)? {
+                    tasks.push(tokio::spawn(watch_slow_log(
+                        db.clone(),
+                        remote,
+                        spec,
+                        tx.clone(),
+                    )));
+                }
+                Ok(aborting(tasks))
             }
             Need::LogTail { host, target } => {
                 let remote = self

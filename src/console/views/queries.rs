@@ -33,6 +33,7 @@ use crate::db::model::{Report, Session, Statement, blocking_tree, session_order}
 use crate::db::source::signal_sql;
 use crate::health::Status;
 use crate::ops::Consent;
+use crate::sql::digest::window::{WindowClass, WindowDigest};
 
 pub const CONTEXT: Context = Context::new("queries");
 
@@ -148,6 +149,11 @@ pub struct DbState {
     pub updated_at: Option<i64>,
     /// A refresh that arrived while updates were frozen.
     held: Option<(Result<Report, String>, i64)>,
+    /// The slow log's last minutes (when the profile names the log).
+    pub slow: Option<WindowDigest>,
+    /// Why the latest read of the slow log failed (the last good one stays).
+    pub slow_error: Option<String>,
+    held_slow: Option<Result<WindowDigest, String>>,
 }
 
 impl DbState {
@@ -159,6 +165,16 @@ impl DbState {
                 self.updated_at = Some(at);
             }
             Err(e) => self.error = Some(e),
+        }
+    }
+
+    fn apply_slow(&mut self, result: Result<WindowDigest, String>) {
+        match result {
+            Ok(w) => {
+                self.slow = Some(w);
+                self.slow_error = None;
+            }
+            Err(e) => self.slow_error = Some(e),
         }
     }
 }
@@ -205,11 +221,15 @@ pub struct QueriesView {
     pub plan: Option<PlanPane>,
     signals: Vec<PendingSignal>,
     next_tag: u64,
+    /// The statements table has the slow log's columns.
+    slow_columns: bool,
 }
 
 /// A statement as the table orders it.
 struct StatementItem<'a> {
     s: &'a Statement,
+    /// Its class in the slow log's window.
+    slow: Option<&'a WindowClass>,
 }
 
 /// What identifies a statement class across refreshes: the engine's id is per
@@ -281,12 +301,13 @@ impl TableItem for SessionItem<'_> {
     }
 }
 
-fn statement_columns<'a>() -> Vec<ColumnDef<StatementItem<'a>>> {
+/// `slow`: the database has a slow log, and a column for its window.
+fn statement_columns<'a>(slow: bool) -> Vec<ColumnDef<StatementItem<'a>>> {
     let c = ColumnDef::new;
     let num = |title, width, priority, key: for<'x> fn(&'x StatementItem<'a>) -> SortKey<'x>| {
         c(title, width, true, priority).sorted_by(SortBy::descending(key))
     };
-    vec![
+    let mut columns = vec![
         num("LOAD", 5, 0, |i| SortKey::Num(Some(i.s.share))),
         num("CALLS/s", 8, 0, |i| SortKey::Num(i.s.calls_per_s)),
         num("MS/s", 7, 1, |i| SortKey::Num(i.s.time_ms_per_s)),
@@ -297,14 +318,30 @@ fn statement_columns<'a>() -> Vec<ColumnDef<StatementItem<'a>>> {
         num("CALLS", 8, 3, |i| SortKey::Num(Some(i.s.calls as f64))),
         num("TOTAL", 7, 3, |i| SortKey::Num(Some(i.s.total_ms))),
         num("HIT%", 4, 4, |i| SortKey::Num(i.s.hit_pct)),
+    ];
+    debug_assert_eq!(columns.len(), SLOW_COLUMNS_AT);
+    if slow {
+        columns.push(num("SLOW", 6, 1, |i| {
+            SortKey::Num(i.slow.map(|c| c.count as f64))
+        }));
+        columns.push(num("SLOW p95", 9, 2, |i| {
+            SortKey::Num(i.slow.map(|c| c.p95_s))
+        }));
+    }
+    columns.extend([
         c("DB", 10, false, 4).sorted_by(SortBy::ascending(|i: &StatementItem| {
             SortKey::Text(i.s.database.as_deref().unwrap_or(""))
         })),
         c("QUERY", 24, false, 0).sorted_by(SortBy::ascending(|i: &StatementItem| {
             SortKey::Text(&i.s.query)
         })),
-    ]
+    ]);
+    columns
 }
+
+/// Where the slow log's two columns go (before DB and QUERY, which stay last so
+/// the query gets the width left).
+const SLOW_COLUMNS_AT: usize = 8;
 
 fn session_columns<'a>() -> Vec<ColumnDef<SessionItem<'a>>> {
     let c = ColumnDef::new;
@@ -339,9 +376,20 @@ fn session_columns<'a>() -> Vec<ColumnDef<SessionItem<'a>>> {
     ]
 }
 
-fn statement_items(report: Option<&Report>) -> Vec<StatementItem<'_>> {
+fn statement_items<'a>(
+    report: Option<&'a Report>,
+    slow: Option<&'a WindowDigest>,
+) -> Vec<StatementItem<'a>> {
     report
-        .map(|r| r.statements.iter().map(|s| StatementItem { s }).collect())
+        .map(|r| {
+            r.statements
+                .iter()
+                .map(|s| StatementItem {
+                    s,
+                    slow: slow.and_then(|w| w.class(&s.id)),
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -409,6 +457,7 @@ impl QueriesView {
             plan: None,
             signals: Vec::new(),
             next_tag: 0,
+            slow_columns: false,
         }
     }
 
@@ -432,14 +481,37 @@ impl QueriesView {
 
     fn rebuild(&mut self, body: Rect) {
         let (_, st_h, se_h) = pane_heights(body.height, self.statements.rows().len());
-        let report = self
+        let state = self
             .databases
             .get(self.db)
-            .and_then(|(n, _)| self.state.get(n))
-            .and_then(|s| s.report.as_ref());
+            .and_then(|(n, _)| self.state.get(n));
+        let report = state.and_then(|s| s.report.as_ref());
+        let slow = state.and_then(|s| s.slow.as_ref());
+        let with_slow = state.is_some_and(|s| s.slow.is_some() || s.slow_error.is_some());
+        if with_slow != self.slow_columns {
+            // The columns after the slow log's moved: the sort follows its column.
+            let (col, reversed) = (self.statements.sort_column(), self.statements.reversed());
+            let moved = match (with_slow, col) {
+                (_, c) if c < SLOW_COLUMNS_AT => c,
+                (true, c) => c + 2,
+                (false, c) if c >= SLOW_COLUMNS_AT + 2 => c - 2,
+                // Sorted by a slow-log column that is gone.
+                (false, _) => 0,
+            };
+            if moved != col {
+                self.statements.sort_by(moved);
+                if reversed {
+                    self.statements.toggle_reverse();
+                }
+            }
+            self.slow_columns = with_slow;
+            self.statements.invalidate();
+        }
         if self.statements.is_stale() {
-            self.statements
-                .rebuild(&statement_items(report), &statement_columns());
+            self.statements.rebuild(
+                &statement_items(report, slow),
+                &statement_columns(with_slow),
+            );
             self.statements.ensure_visible(table_rows(st_h));
         }
         if self.sessions.is_stale() {
@@ -680,7 +752,9 @@ impl View for QueriesView {
             CANCEL_QUERY => self.signal(false, cx),
             KILL_SESSION => self.signal(true, cx),
             Action::SORT_NEXT => match self.focus {
-                Pane::Statements => self.statements.sort_next(&statement_columns()),
+                Pane::Statements => self
+                    .statements
+                    .sort_next(&statement_columns(self.slow_columns)),
                 Pane::Sessions => self.sessions.sort_next(&session_columns()),
             },
             Action::SORT_REVERSE => match self.focus {
@@ -735,6 +809,18 @@ impl View for QueriesView {
                     return;
                 }
                 state.apply((**report).clone(), now);
+                if self.database() == Some(db.as_str()) {
+                    self.invalidate();
+                    cx.app.data_dirty = true;
+                }
+            }
+            Event::SlowLog { db, result } => {
+                let state = self.state.entry(db.clone()).or_default();
+                if cx.app.frozen {
+                    state.held_slow = Some((**result).clone());
+                    return;
+                }
+                state.apply_slow((**result).clone());
                 if self.database() == Some(db.as_str()) {
                     self.invalidate();
                     cx.app.data_dirty = true;
@@ -857,6 +943,10 @@ impl View for QueriesView {
                     state.apply(report, at);
                     changed = true;
                 }
+                if let Some(slow) = state.held_slow.take() {
+                    state.apply_slow(slow);
+                    changed = true;
+                }
             }
             if changed {
                 self.invalidate();
@@ -948,7 +1038,12 @@ fn age_style(app: &App, age: Option<f64>) -> Style {
     }
 }
 
-fn statement_row<'a>(app: &'a App, s: &'a Statement) -> Row<'a> {
+/// `slow`: the slow log's columns, with the statement's class there if it is.
+fn statement_row<'a>(
+    app: &'a App,
+    s: &'a Statement,
+    slow: Option<Option<&WindowClass>>,
+) -> Row<'a> {
     let t = &app.theme;
     let share = s.share * 100.0;
     let share_style = if share >= 50.0 {
@@ -956,26 +1051,51 @@ fn statement_row<'a>(app: &'a App, s: &'a Statement) -> Row<'a> {
     } else {
         t.text
     };
+    let mut cells = vec![
+        Cell::styled(format!("{share:.0}%"), share_style),
+        Cell::styled(rate(s.calls_per_s), t.text),
+        Cell::styled(rate(s.time_ms_per_s), t.text),
+        Cell::styled(millis(s.interval_mean_ms.or(Some(s.mean_ms))), t.text),
+        Cell::styled(rate(s.rows_per_s), t.text),
+        Cell::styled(count(s.calls), t.muted),
+        Cell::styled(millis(Some(s.total_ms)), t.muted),
+        Cell::styled(
+            s.hit_pct.map_or_else(|| "-".into(), |h| format!("{h:.0}")),
+            match s.hit_pct {
+                Some(h) if h < 90.0 => t.status(Status::Warn),
+                _ => t.text,
+            },
+        ),
+    ];
+    if let Some(class) = slow {
+        match class {
+            Some(c) => {
+                cells.push(Cell::styled(count(c.count), t.status(Status::Warn)));
+                cells.push(Cell::styled(seconds(c.p95_s), t.text));
+            }
+            None => {
+                cells.push(Cell::styled("-", t.muted));
+                cells.push(Cell::styled("-", t.muted));
+            }
+        }
+    }
+    cells.push(Cell::styled(
+        s.database.clone().unwrap_or_default(),
+        t.muted,
+    ));
+    cells.push(Cell::styled(one_line(&s.query, 400), t.text));
     Row::Cells {
-        cells: vec![
-            Cell::styled(format!("{share:.0}%"), share_style),
-            Cell::styled(rate(s.calls_per_s), t.text),
-            Cell::styled(rate(s.time_ms_per_s), t.text),
-            Cell::styled(millis(s.interval_mean_ms.or(Some(s.mean_ms))), t.text),
-            Cell::styled(rate(s.rows_per_s), t.text),
-            Cell::styled(count(s.calls), t.muted),
-            Cell::styled(millis(Some(s.total_ms)), t.muted),
-            Cell::styled(
-                s.hit_pct.map_or_else(|| "-".into(), |h| format!("{h:.0}")),
-                match s.hit_pct {
-                    Some(h) if h < 90.0 => t.status(Status::Warn),
-                    _ => t.text,
-                },
-            ),
-            Cell::styled(s.database.clone().unwrap_or_default(), t.muted),
-            Cell::styled(one_line(&s.query, 400), t.text),
-        ],
+        cells,
         style: Style::default(),
+    }
+}
+
+/// A slow-log duration: milliseconds below a second, else seconds.
+fn seconds(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.0}ms", s * 1000.0)
+    } else {
+        format!("{s:.2}s")
     }
 }
 
@@ -1111,6 +1231,28 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, view: &QueriesView, db: &st
         }
         None => {}
     }
+    if let Some(w) = state.and_then(|s| s.slow.as_ref()) {
+        let live = state
+            .and_then(|s| s.report.as_ref())
+            .map(|r| w.not_in(r.statements.iter().map(|s| s.id.as_str())))
+            .unwrap_or(0);
+        let mut text = format!(
+            "  slow log {}m: {} events, {} classes",
+            w.minutes,
+            count(w.events),
+            w.classes.len()
+        );
+        if live > 0 {
+            text.push_str(&format!(" ({live} not among the statements)"));
+        }
+        first.push(Span::styled(text, t.muted));
+    }
+    if let Some(e) = state.and_then(|s| s.slow_error.as_ref()) {
+        first.push(Span::styled(
+            format!("  slow log: {e}"),
+            t.status(Status::Warn),
+        ));
+    }
     if let Some(e) = state.and_then(|s| s.error.as_ref()) {
         if !second.is_empty() {
             second.push(Span::raw("  "));
@@ -1155,7 +1297,9 @@ fn draw_statements(f: &mut Frame, area: Rect, app: &App, view: &QueriesView) {
     let Some(report) = view.report() else {
         return;
     };
-    let cols = statement_columns();
+    let with_slow = view.slow_columns;
+    let slow = view.current().and_then(|s| s.slow.as_ref());
+    let cols = statement_columns(with_slow);
     let selection = if focused { t.selection } else { t.muted };
     view.statements.render(
         f.buffer_mut(),
@@ -1164,7 +1308,11 @@ fn draw_statements(f: &mut Frame, area: Rect, app: &App, view: &QueriesView) {
         t.header,
         selection,
         |r| match r {
-            TableRow::Item { index, .. } => statement_row(app, &report.statements[*index]),
+            TableRow::Item { index, .. } => {
+                let s = &report.statements[*index];
+                let class = slow.and_then(|w| w.class(&s.id));
+                statement_row(app, s, with_slow.then_some(class))
+            }
             TableRow::Group { label, .. } => Row::Full(Line::from(label.clone())),
         },
     );

@@ -1432,6 +1432,32 @@ proptest! {
         never_panics(&s);
     }
 
+    /// A real plan with one value (a number, a name, a whole subtree) replaced by
+    /// anything: deep in the structure, where the walkers trust the shape most.
+    #[test]
+    fn never_panics_on_mutated_fixtures(which in 0usize..80, at in 0usize..400, v in any_json()) {
+        let all = every_fixture();
+        let (_, path) = &all[which % all.len()];
+        let Ok(mut tree) = serde_json::from_str::<serde_json::Value>(&fixture(path)) else {
+            return Ok(());
+        };
+        fn replace(node: &mut serde_json::Value, at: &mut usize, v: &serde_json::Value) -> bool {
+            if *at == 0 {
+                *node = v.clone();
+                return true;
+            }
+            *at -= 1;
+            match node {
+                serde_json::Value::Array(items) => items.iter_mut().any(|i| replace(i, at, v)),
+                serde_json::Value::Object(map) => map.values_mut().any(|i| replace(i, at, v)),
+                _ => false,
+            }
+        }
+        let mut at = at;
+        replace(&mut tree, &mut at, &v);
+        never_panics(&tree.to_string());
+    }
+
     #[test]
     fn never_panics_on_cut_fixtures(cut in 0usize..20_000, which in 0usize..80) {
         let all = every_fixture();

@@ -5,6 +5,7 @@ pub mod class;
 pub mod report;
 pub mod run;
 pub mod sketch;
+pub mod window;
 
 use crate::sql::fingerprint::ClassId;
 use crate::sql::slowlog::{Counters, Issues};

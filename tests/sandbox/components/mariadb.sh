@@ -63,7 +63,7 @@ skip-name-resolve
 log-error = $MARIADB_ERROR_LOG
 character-set-server = utf8mb4
 collation-server = utf8mb4_unicode_ci
-max_connections = 60
+max_connections = 300
 innodb_buffer_pool_size = 64M
 innodb_log_file_size = 16M
 

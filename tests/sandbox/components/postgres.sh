@@ -57,7 +57,7 @@ listen_addresses = '$(pg_addr)'
 port = $(pg_port)
 unix_socket_directories = '$PG_RUN'
 unix_socket_permissions = 0700
-max_connections = 60
+max_connections = 300
 shared_buffers = 64MB
 password_encryption = scram-sha-256
 
