@@ -45,14 +45,11 @@ trap cleanup EXIT
 export PGPASSFILE="$work/pgpass"
 printf '127.0.0.1:*:*:%s:%s\n' "$SANDBOX_PG_MONITOR_USER" "$(cat "$SANDBOX_PG_MONITOR_PASSWORD_FILE")" >"$PGPASSFILE"
 chmod 600 "$PGPASSFILE"
-pg_admin() { psql -X -At -h "$SANDBOX_PG_HOST" -p "$SANDBOX_PG_PORT" -U "$SANDBOX_PG_USER" -d "$SANDBOX_PG_DB" -c "$1"; }
-export PGPASSWORD_SHOP
-PGPASSWORD_SHOP="$(cat "$SANDBOX_PG_PASSWORD_FILE")"
-pg_admin() { PGPASSWORD="$PGPASSWORD_SHOP" psql -X -At -h "$SANDBOX_PG_HOST" -p "$SANDBOX_PG_PORT" -U "$SANDBOX_PG_USER" -d "$SANDBOX_PG_DB" -c "$1"; }
+# The sandbox's superuser, over its socket (resets need it).
+pg_admin() { psql -X -At -h "$SANDBOX_PG_SOCKET_DIR" -p "$SANDBOX_PG_PORT" -U postgres -d "$SANDBOX_PG_DB" -c "$1"; }
 my_cnf="$work/my.cnf"
 printf '[client]\nuser=%s\npassword=%s\nhost=127.0.0.1\n' "$SANDBOX_MARIADB_MONITOR_USER" "$(cat "$SANDBOX_MARIADB_MONITOR_PASSWORD_FILE")" >"$my_cnf"
-my_admin_cnf="$work/my-admin.cnf"
-printf '[client]\nuser=%s\npassword=%s\nhost=%s\nport=%s\n' "$SANDBOX_MARIADB_USER" "$(cat "$SANDBOX_MARIADB_PASSWORD_FILE")" "$SANDBOX_MARIADB_HOST" "$SANDBOX_MARIADB_PORT" >"$my_admin_cnf"
+my_admin() { mariadb --defaults-file="$SANDBOX_MARIADB_SERVER_CNF" -u "$(id -un)" -N -e "$1"; }
 
 echo "bench: loading $DISTINCT distinct statements and $SESSIONS sessions into each server"
 pg_admin "SELECT pg_stat_statements_reset()" >/dev/null
@@ -117,8 +114,8 @@ measure() {
 pg_url="postgres://$SANDBOX_PG_MONITOR_USER@127.0.0.1:56432/$SANDBOX_PG_DB?sslmode=disable"
 measure "opsctl queries (PostgreSQL)" pg \
     "$OPSCTL" queries --url "$pg_url" --watch --json --limit 0 --interval 1 --count "{N}"
-measure "pg_top -b -r (PostgreSQL)" pg \
-    pg_top -b -r -x "{N}" -s 1 -h 127.0.0.1 -p 56432 -U "$SANDBOX_PG_MONITOR_USER" -d "$SANDBOX_PG_DB"
+measure "pg_top -b (PostgreSQL)" pg \
+    pg_top -b -x "{N}" -s 1 -h 127.0.0.1 -p 56432 -U "$SANDBOX_PG_MONITOR_USER" -d "$SANDBOX_PG_DB"
 # pg_activity has no batch mode: it runs on a terminal (tmux) for N refreshes of 1 s.
 pg_activity_for() {
     tmux kill-session -t opsctl-bench 2>/dev/null || true
@@ -140,8 +137,8 @@ mariadb_for() {
     mariadb --defaults-extra-file="$my_cnf" -P 53306 -D "$SANDBOX_MARIADB_DB" -e "$sql"
 }
 measure "mariadb client, same reads (MariaDB)" my mariadb_for "{N}"
-my_classes="$(mariadb --defaults-extra-file="$my_admin_cnf" -N -e "SELECT count(*) FROM performance_schema.events_statements_summary_by_digest")"
-my_sessions="$(mariadb --defaults-extra-file="$my_admin_cnf" -N -e "SELECT count(*) FROM information_schema.PROCESSLIST")"
+my_classes="$(my_admin "SELECT count(*) FROM performance_schema.events_statements_summary_by_digest")"
+my_sessions="$(my_admin "SELECT count(*) FROM information_schema.PROCESSLIST")"
 
 echo
 echo "PostgreSQL: $pg_classes statement classes, $pg_sessions sessions; MariaDB: $my_classes digests, $my_sessions threads; $REFRESHES refreshes of 1 s"

@@ -788,6 +788,9 @@ fn slow_window(top_id: &str) -> crate::sql::digest::window::WindowDigest {
                 total_s: 58.8,
                 p95_s: 2.31,
                 max_s: 3.9,
+                example: Some(
+                    "SELECT o.id, o.total FROM shop_order o JOIN shop_customer c ON c.id = o.customer_id WHERE c.email = 'ann@example.com'".into(),
+                ),
             },
             WindowClass {
                 id: "0x00000000000000000000000000000001".into(),
@@ -796,6 +799,7 @@ fn slow_window(top_id: &str) -> crate::sql::digest::window::WindowDigest {
                 total_s: 2.7,
                 p95_s: 0.25,
                 max_s: 0.4,
+                example: None,
             },
         ],
     }
@@ -856,6 +860,42 @@ fn a_sort_keeps_its_column_when_the_slow_log_columns_appear() {
     let text = render(&mut app);
     assert!(text.contains("QUERY▲") || text.contains("QUERY▼"), "{text}");
     assert_eq!(queries_view(&app).statements.sort_column(), 11);
+}
+
+#[test]
+fn explain_of_a_class_the_slow_log_caught_uses_its_real_values() {
+    let mut app = fixtures::with_databases(Environment::Production, false, 160, 30);
+    on_queries(&mut app);
+    let top = queries_view(&app)
+        .statements
+        .selected()
+        .and_then(|k| k.split('\u{1f}').next().map(str::to_string))
+        .expect("a statement is selected");
+    let id = queries_view(&app)
+        .state
+        .get("shop")
+        .and_then(|s| s.report.as_ref())
+        .and_then(|r| r.statements.iter().find(|s| s.queryid == top))
+        .map(|s| s.id.clone())
+        .expect("the selected statement");
+    app.update(Event::SlowLog {
+        db: "shop".into(),
+        result: Box::new(Ok(slow_window(&id))),
+    });
+    let _ = render(&mut app);
+    key(&mut app, KeyCode::Enter);
+    let Some(Task::Explain { sql, .. }) = app.tasks.pop() else {
+        panic!("an EXPLAIN task")
+    };
+    assert!(sql.contains("'ann@example.com'"), "{sql}");
+    // A class the log did not catch keeps its normalized text (a generic plan).
+    key(&mut app, KeyCode::Esc);
+    keys(&mut app, "j");
+    key(&mut app, KeyCode::Enter);
+    let Some(Task::Explain { sql, .. }) = app.tasks.pop() else {
+        panic!("an EXPLAIN task")
+    };
+    assert!(sql.contains("$1"), "{sql}");
 }
 
 #[test]

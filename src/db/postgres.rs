@@ -3,6 +3,8 @@
 //! pg_blocking_pids, EXPLAIN, and cancel/terminate. Every query casts to plain
 //! types, so one reader serves every version.
 
+use std::collections::HashMap;
+
 use sqlx::{Connection, PgConnection, Row};
 
 use super::error::DbError;
@@ -50,10 +52,17 @@ fn time_column(v: &str) -> &'static str {
     }
 }
 
-/// Every statement class of pg_stat_statements, cumulative.
+/// Texts kept per queryid, so a refresh moves only the counters: the texts are
+/// most of pg_stat_statements' bytes (the docs advise `showtext := false` for
+/// frequent reads). Cleared past this many entries.
+const TEXT_CACHE_MAX: usize = 50_000;
+
+/// Every statement class of pg_stat_statements, cumulative. `texts` holds the
+/// query texts already read (by queryid); only new classes' texts are fetched.
 pub async fn statements(
     c: &mut PgConnection,
     caps: &Capabilities,
+    texts: &mut HashMap<i64, String>,
 ) -> Result<Vec<StatementTotals>, DbError> {
     if !caps.pgss_preloaded {
         return Err(DbError::PgssNotPreloaded);
@@ -65,11 +74,11 @@ pub async fn statements(
     // for a statement run inside a function (`toplevel`, 1.9+), which would make
     // the rates jump between the two.
     let sql = format!(
-        "SELECT s.queryid::text, min(s.query), d.datname::text, r.rolname::text, sum(s.calls)::int8, \
+        "SELECT s.queryid, d.datname::text, r.rolname::text, sum(s.calls)::int8, \
          sum(s.{})::float8, sum(s.rows)::int8, sum(s.shared_blks_hit)::int8, sum(s.shared_blks_read)::int8 \
-         FROM pg_stat_statements s \
+         FROM pg_stat_statements(false) s \
          LEFT JOIN pg_database d ON d.oid = s.dbid LEFT JOIN pg_roles r ON r.oid = s.userid \
-         WHERE s.query IS NOT NULL AND s.queryid IS NOT NULL \
+         WHERE s.queryid IS NOT NULL \
          GROUP BY s.queryid, d.datname, r.rolname",
         time_column(version)
     );
@@ -77,22 +86,52 @@ pub async fn statements(
         .fetch_all(&mut *c)
         .await
         .map_err(|e| DbError::query("reading pg_stat_statements", e))?;
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r.try_get::<i64, _>(0).ok())
+        .collect();
+    if texts.len() > TEXT_CACHE_MAX {
+        texts.clear();
+    }
+    let mut missing: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|q| !texts.contains_key(q))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        let found = sqlx::query(
+            "SELECT s.queryid, min(s.query) FROM pg_stat_statements(true) s \
+             WHERE s.queryid = ANY($1) AND s.query IS NOT NULL GROUP BY s.queryid",
+        )
+        .bind(&missing)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(|e| DbError::query("reading pg_stat_statements texts", e))?;
+        for r in &found {
+            if let (Ok(q), Ok(text)) = (r.try_get::<i64, _>(0), r.try_get::<String, _>(1)) {
+                texts.insert(q, text);
+            }
+        }
+    }
     Ok(rows
         .iter()
-        .map(|r| StatementTotals {
-            queryid: r
-                .try_get::<Option<String>, _>(0)
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-            query: r.try_get(1).unwrap_or_default(),
-            database: r.try_get(2).ok().flatten(),
-            user: r.try_get(3).ok().flatten(),
-            calls: r.try_get::<i64, _>(4).unwrap_or(0).max(0) as u64,
-            total_ms: r.try_get::<f64, _>(5).unwrap_or(0.0),
-            rows: r.try_get::<i64, _>(6).unwrap_or(0).max(0) as u64,
-            shared_hit: r.try_get::<i64, _>(7).ok().map(|v| v.max(0) as u64),
-            shared_read: r.try_get::<i64, _>(8).ok().map(|v| v.max(0) as u64),
+        .filter_map(|r| {
+            let queryid: i64 = r.try_get(0).ok()?;
+            // A class evicted between the two reads has no text: left for the next.
+            let query = texts.get(&queryid)?.clone();
+            Some(StatementTotals {
+                queryid: queryid.to_string(),
+                query,
+                database: r.try_get(1).ok().flatten(),
+                user: r.try_get(2).ok().flatten(),
+                calls: r.try_get::<i64, _>(3).unwrap_or(0).max(0) as u64,
+                total_ms: r.try_get::<f64, _>(4).unwrap_or(0.0),
+                rows: r.try_get::<i64, _>(5).unwrap_or(0).max(0) as u64,
+                shared_hit: r.try_get::<i64, _>(6).ok().map(|v| v.max(0) as u64),
+                shared_read: r.try_get::<i64, _>(7).ok().map(|v| v.max(0) as u64),
+            })
         })
         .collect())
 }

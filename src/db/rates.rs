@@ -12,15 +12,48 @@ fn key(s: &StatementTotals) -> (&str, Option<&str>, Option<&str>) {
     (s.queryid.as_str(), s.database.as_deref(), s.user.as_deref())
 }
 
+/// Fingerprints and class ids already computed, by query text: a busy server's
+/// thousands of statements are fingerprinted once, not on every refresh.
+#[derive(Default)]
+pub struct Classes {
+    known: HashMap<String, (String, String)>,
+    fp: Fingerprinter,
+}
+
+impl Classes {
+    /// Past this many texts the cache starts over (statements come and go).
+    const MAX: usize = 50_000;
+
+    /// The fingerprint and class id of `query`.
+    fn of(&mut self, query: &str, opts: Options) -> (String, String) {
+        if let Some(known) = self.known.get(query) {
+            return known.clone();
+        }
+        if self.known.len() >= Self::MAX {
+            self.known.clear();
+        }
+        let fingerprint =
+            String::from_utf8_lossy(self.fp.fingerprint(query.as_bytes(), opts)).into_owned();
+        let id = ClassId::of(fingerprint.as_bytes()).to_string();
+        self.known
+            .insert(query.to_string(), (fingerprint.clone(), id.clone()));
+        (fingerprint, id)
+    }
+}
+
 /// The statements of `now`, with rates against `before` when given.
-pub fn statements(engine: Engine, before: Option<&Snapshot>, now: &Snapshot) -> Vec<Statement> {
+pub fn statements(
+    engine: Engine,
+    before: Option<&Snapshot>,
+    now: &Snapshot,
+    classes: &mut Classes,
+) -> Vec<Statement> {
     let dialect = if engine == Engine::Postgresql {
         Dialect::Postgres
     } else {
         Dialect::MySql
     };
     let opts = Options::new(dialect);
-    let mut fp = Fingerprinter::default();
     let prev: HashMap<_, &StatementTotals> = before
         .map(|b| b.statements.iter().map(|s| (key(s), s)).collect())
         .unwrap_or_default();
@@ -51,9 +84,7 @@ pub fn statements(engine: Engine, before: Option<&Snapshot>, now: &Snapshot) -> 
         .iter()
         .zip(deltas)
         .map(|(s, d)| {
-            let fingerprint =
-                String::from_utf8_lossy(fp.fingerprint(s.query.as_bytes(), opts)).into_owned();
-            let id = ClassId::of(fingerprint.as_bytes()).to_string();
+            let (fingerprint, id) = classes.of(&s.query, opts);
             let per_s = |v: f64| interval.map(|i| v / i);
             let share = match (interval, d) {
                 (Some(_), Some((_, t, _))) if interval_time > 0.0 => t / interval_time,
@@ -149,7 +180,12 @@ mod tests {
                 t("3", "SELECT pg_sleep($1)", 1, 600.0, 1),
             ],
         };
-        let s = statements(Engine::Postgresql, Some(&before), &now);
+        let s = statements(
+            Engine::Postgresql,
+            Some(&before),
+            &now,
+            &mut Classes::default(),
+        );
         assert_eq!(s[0].calls_per_s, Some(50.0));
         assert_eq!(s[0].time_ms_per_s, Some(100.0));
         assert_eq!(s[0].interval_mean_ms, Some(2.0));
@@ -180,9 +216,14 @@ mod tests {
             at: 1.0,
             statements: vec![t("1", "SELECT 1", 5, 1.0, 1)],
         };
-        let s = statements(Engine::Mariadb, Some(&before), &now);
+        let s = statements(
+            Engine::Mariadb,
+            Some(&before),
+            &now,
+            &mut Classes::default(),
+        );
         assert_eq!(s[0].calls_per_s, None);
-        let first = statements(Engine::Mariadb, None, &now);
+        let first = statements(Engine::Mariadb, None, &now, &mut Classes::default());
         assert_eq!(first[0].calls_per_s, None);
         assert_eq!(first[0].share, 1.0);
     }
@@ -203,7 +244,12 @@ mod tests {
                 t("hot", "SELECT 2", 100, 500.0, 100),
             ],
         };
-        let mut s = statements(Engine::Postgresql, Some(&before), &now);
+        let mut s = statements(
+            Engine::Postgresql,
+            Some(&before),
+            &now,
+            &mut Classes::default(),
+        );
         sort(&mut s, OrderBy::Time);
         assert_eq!(s[0].queryid, "hot", "what burns now comes first");
     }

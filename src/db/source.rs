@@ -29,6 +29,9 @@ pub struct Source {
     caps: Caps,
     previous: Option<Snapshot>,
     started: Instant,
+    /// PostgreSQL query texts by queryid: a refresh reads only new ones.
+    texts: std::collections::HashMap<i64, String>,
+    classes: rates::Classes,
 }
 
 impl Source {
@@ -48,6 +51,8 @@ impl Source {
             caps,
             previous: None,
             started: Instant::now(),
+            texts: std::collections::HashMap::new(),
+            classes: rates::Classes::default(),
         })
     }
 
@@ -75,11 +80,11 @@ impl Source {
         let at = self.started.elapsed().as_secs_f64();
         let engine = self.engine();
         let (statements, activity) = {
-            let (caps, conn) = (&self.caps, &mut self.db.conn);
+            let (caps, conn, texts) = (&self.caps, &mut self.db.conn, &mut self.texts);
             Connected::bounded(&target, "reading statements and sessions", async move {
                 Ok(match (caps, conn) {
                     (Caps::Pg(caps), Conn::Pg(c)) => (
-                        postgres::statements(c, caps).await?,
+                        postgres::statements(c, caps, texts).await?,
                         postgres::activity(c).await?,
                     ),
                     (Caps::My(caps), Conn::My(c)) => (
@@ -92,7 +97,7 @@ impl Source {
             .await?
         };
         let now = Snapshot { at, statements };
-        let statements = rates::statements(engine, self.previous.as_ref(), &now);
+        let statements = rates::statements(engine, self.previous.as_ref(), &now, &mut self.classes);
         let interval_s = self.previous.as_ref().map(|p| at - p.at);
         self.previous = Some(now);
         Ok(Report {

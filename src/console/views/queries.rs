@@ -552,7 +552,15 @@ impl QueriesView {
             return;
         };
         let sql = match self.focus {
-            Pane::Statements => self.selected_statement().map(|s| s.query.clone()),
+            // A class the slow log caught has its slowest statement there, with
+            // real values: a better plan than a generic one, and ANALYZE works.
+            Pane::Statements => self.selected_statement().map(|s| {
+                self.current()
+                    .and_then(|st| st.slow.as_ref())
+                    .and_then(|w| w.class(&s.id))
+                    .and_then(|c| c.example.clone())
+                    .unwrap_or_else(|| s.query.clone())
+            }),
             Pane::Sessions => match self.selected_session() {
                 Some(s) => match s.query.as_deref().map(str::trim) {
                     Some(q) if !q.is_empty() => Some(q.to_string()),

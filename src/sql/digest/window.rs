@@ -13,6 +13,10 @@ pub struct WindowClass {
     pub total_s: f64,
     pub p95_s: f64,
     pub max_s: f64,
+    /// The slowest statement of the class as logged, with its real values (for
+    /// EXPLAIN of a class the live statistics show only normalized); `None` when
+    /// the log cut it short.
+    pub example: Option<String>,
 }
 
 /// A digest of a slow log's last `minutes`.
@@ -44,6 +48,12 @@ impl WindowDigest {
                     total_s: c.stats.sum,
                     p95_s: c.stats.quantile(0.95),
                     max_s: c.stats.max,
+                    example: c
+                        .stats
+                        .example
+                        .as_ref()
+                        .filter(|e| !e.truncated)
+                        .map(|e| e.text.clone()),
                 })
                 .collect(),
         }
