@@ -73,3 +73,15 @@ pub enum Event {
     /// The process was asked to stop (SIGTERM, SIGHUP).
     Terminate,
 }
+
+impl Event {
+    /// The tag of the one-off task this event ends (its answer), if any.
+    pub fn ends_task(&self) -> Option<&str> {
+        match self {
+            Event::Explain { tag, .. }
+            | Event::ChangeDone { tag, .. }
+            | Event::TaskFailed { tag, .. } => Some(tag),
+            _ => None,
+        }
+    }
+}

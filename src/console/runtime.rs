@@ -166,13 +166,15 @@ where
     let mut last_draw = Instant::now();
 
     // One-off tasks (EXPLAIN, changes) run to their end in the background; kept
-    // here so quitting stops them.
-    let mut tasks: Vec<Running> = Vec::new();
+    // here, by tag, until their answer arrives, so quitting stops the unfinished.
+    let mut tasks: HashMap<String, Running> = HashMap::new();
     while !app.quit {
         for task in std::mem::take(&mut app.tasks) {
             let tag = task.tag().to_string();
             match feeds.run(task, &tx) {
-                Ok(r) => tasks.push(r),
+                Ok(r) => {
+                    tasks.insert(tag, r);
+                }
                 Err(e) => app.update(Event::TaskFailed {
                     tag,
                     reason: e.to_string(),
@@ -198,10 +200,14 @@ where
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(ev) => {
+                    finish_task(&mut tasks, &ev);
                     app.update(ev);
                     for _ in 0..MAX_BATCH {
                         match rx.try_recv() {
-                            Ok(ev) => app.update(ev),
+                            Ok(ev) => {
+                                finish_task(&mut tasks, &ev);
+                                app.update(ev);
+                            }
                             Err(_) => break,
                         }
                     }
@@ -219,14 +225,57 @@ where
         }
     }
     // Dropping the collectors (and unfinished tasks) stops them.
+    tracing::debug!("quitting with {} unfinished tasks", tasks.len());
     drop(collectors);
     drop(tasks);
     Ok(outcome)
 }
 
+/// A task whose answer arrived is done: its handle goes.
+fn finish_task(tasks: &mut HashMap<String, Running>, ev: &Event) {
+    if let Some(tag) = ev.ends_task() {
+        tasks.remove(tag);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_task_is_dropped_when_its_answer_arrives_not_before() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        struct Flag(Arc<AtomicBool>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let dropped = Arc::new(AtomicBool::new(false));
+        let mut tasks = HashMap::new();
+        tasks.insert("explain-1".to_string(), Running::new(Flag(dropped.clone())));
+        finish_task(&mut tasks, &Event::Tick { now: 0 });
+        finish_task(
+            &mut tasks,
+            &Event::ChangeDone {
+                tag: "cancel-2".into(),
+                ok: true,
+                detail: String::new(),
+            },
+        );
+        assert!(!dropped.load(Ordering::Relaxed), "another task's answer");
+        finish_task(
+            &mut tasks,
+            &Event::Explain {
+                db: "shop".into(),
+                tag: "explain-1".into(),
+                result: Ok(Vec::new()),
+            },
+        );
+        assert!(dropped.load(Ordering::Relaxed));
+        assert!(tasks.is_empty());
+    }
     use crate::config::Environment;
     use crate::console::feed::{AbortOnDrop, FeedError, NoFeeds};
     use crate::console::fixtures;

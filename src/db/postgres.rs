@@ -74,18 +74,41 @@ pub async fn statements(
     // for a statement run inside a function (`toplevel`, 1.9+), which would make
     // the rates jump between the two.
     let sql = format!(
-        "SELECT s.queryid, d.datname::text, r.rolname::text, sum(s.calls)::int8, \
+        "SELECT s.queryid, s.dbid::int8, s.userid::int8, sum(s.calls)::int8, \
          sum(s.{})::float8, sum(s.rows)::int8, sum(s.shared_blks_hit)::int8, sum(s.shared_blks_read)::int8 \
          FROM pg_stat_statements(false) s \
-         LEFT JOIN pg_database d ON d.oid = s.dbid LEFT JOIN pg_roles r ON r.oid = s.userid \
          WHERE s.queryid IS NOT NULL \
-         GROUP BY s.queryid, d.datname, r.rolname",
+         GROUP BY s.queryid, s.dbid, s.userid",
         time_column(version)
     );
     let rows = sqlx::query(&sql)
         .fetch_all(&mut *c)
         .await
         .map_err(|e| DbError::query("reading pg_stat_statements", e))?;
+    // Database and role names once per refresh (a few rows), not once per statement.
+    let names = sqlx::query(
+        "SELECT 'd', oid::int8, datname::text FROM pg_database \
+         UNION ALL SELECT 'r', oid::int8, rolname::text FROM pg_roles",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .map_err(|e| DbError::query("reading database and role names", e))?;
+    let mut databases: HashMap<i64, String> = HashMap::new();
+    let mut roles: HashMap<i64, String> = HashMap::new();
+    for r in &names {
+        let (Ok(kind), Ok(oid), Ok(name)) = (
+            r.try_get::<String, _>(0),
+            r.try_get::<i64, _>(1),
+            r.try_get::<String, _>(2),
+        ) else {
+            continue;
+        };
+        if kind == "d" {
+            databases.insert(oid, name);
+        } else {
+            roles.insert(oid, name);
+        }
+    }
     let ids: Vec<i64> = rows
         .iter()
         .filter_map(|r| r.try_get::<i64, _>(0).ok())
@@ -124,8 +147,14 @@ pub async fn statements(
             Some(StatementTotals {
                 queryid: queryid.to_string(),
                 query,
-                database: r.try_get(1).ok().flatten(),
-                user: r.try_get(2).ok().flatten(),
+                database: r
+                    .try_get::<i64, _>(1)
+                    .ok()
+                    .and_then(|o| databases.get(&o).cloned()),
+                user: r
+                    .try_get::<i64, _>(2)
+                    .ok()
+                    .and_then(|o| roles.get(&o).cloned()),
                 calls: r.try_get::<i64, _>(3).unwrap_or(0).max(0) as u64,
                 total_ms: r.try_get::<f64, _>(4).unwrap_or(0.0),
                 rows: r.try_get::<i64, _>(5).unwrap_or(0).max(0) as u64,
@@ -143,7 +172,7 @@ pub async fn activity(c: &mut PgConnection) -> Result<Vec<Session>, DbError> {
          CASE WHEN wait_event IS NULL THEN NULL ELSE wait_event_type || ':' || wait_event END, \
          EXTRACT(EPOCH FROM now() - xact_start)::float8, \
          EXTRACT(EPOCH FROM now() - query_start)::float8, query, \
-         pg_blocking_pids(pid)::int8[] \
+         CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid)::int8[] END \
          FROM pg_stat_activity \
          WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() \
          ORDER BY query_start NULLS LAST",
