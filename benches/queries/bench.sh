@@ -40,6 +40,8 @@ cleanup() {
     # The servers' statistics are left as the sandbox's tests expect them, not
     # full of the benchmark's 5,000 classes (MariaDB's digest table is bounded).
     if declare -F pg_admin >/dev/null; then
+        # A backend in pg_sleep does not notice its client died until it wakes.
+        pg_admin "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3600)'" >/dev/null 2>&1 || true
         pg_admin "SELECT pg_stat_statements_reset()" >/dev/null 2>&1 || true
         my_admin "TRUNCATE performance_schema.events_statements_summary_by_digest" >/dev/null 2>&1 || true
     fi
