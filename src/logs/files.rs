@@ -175,8 +175,9 @@ exec cat -- "$1""#
 }
 
 /// Starts sending the last `max_bytes` of a file, gzipped on the host when it
-/// has gzip. A cut first line (the tail began inside it) is dropped, so the
-/// reader sees whole lines only.
+/// has gzip. The tail starts at a line that can begin a log entry (a timestamp,
+/// a `#` header, a JSON object): a cut first line, and the continuation lines of a
+/// multi-line entry, are dropped, so a format is recognized from what it sees.
 pub async fn fetch_tail(
     remote: &dyn Remote,
     path: &str,
@@ -185,7 +186,7 @@ pub async fn fetch_tail(
     // dash has no pipefail: the checks that can fail run before the pipeline.
     let script = r#"[ -r "$1" ] || { echo "cannot read $1" >&2; exit 1; }
 size=$(stat -c %s -- "$1") || exit 1
-if [ "$size" -gt "$2" ]; then tail -c "$2" -- "$1" | tail -n +2; else cat -- "$1"; fi |
+if [ "$size" -gt "$2" ]; then tail -c "$2" -- "$1" | tail -n +2 | awk 'f || /^[0-9#{]/ { f = 1; print }'; else cat -- "$1"; fi |
 if command -v gzip >/dev/null 2>&1; then gzip -c -1; else cat; fi"#;
     let cmd = Command::shell_script(script)
         .arg(path)
@@ -378,7 +379,7 @@ mod tests {
     async fn a_tail_starts_at_a_whole_line() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("slow.log");
-        let text: String = (0..1000).map(|i| format!("line {i:04}\n")).collect();
+        let text: String = (0..1000).map(|i| format!("{i:04} line\n")).collect();
         std::fs::write(&log, &text).unwrap();
         let remote = LocalRemote::new("here");
         let path = log.display().to_string();
@@ -397,8 +398,8 @@ mod tests {
         })
         .await
         .unwrap();
-        // 25 bytes from the end: a cut line, then "line 0998\nline 0999\n".
-        assert_eq!(tail, "line 0998\nline 0999\n");
+        // 25 bytes from the end: a cut line, then "0998 line\n0999 line\n".
+        assert_eq!(tail, "0998 line\n0999 line\n");
         assert_eq!(all, text);
     }
 

@@ -185,10 +185,18 @@ async fn slow_log_window(
         let out = match digest::run(vec![source], &opts) {
             Ok(out) => out,
             // An empty log (nothing slow yet) has no format to detect.
-            Err(digest::RunError::UnknownFormat { .. }) => digest::run::RunOutput::default(),
+            Err(digest::RunError::UnknownFormat { .. }) => {
+                tracing::debug!("slow log {label}: no format recognized");
+                digest::run::RunOutput::default()
+            }
             Err(e) => return Err(e.to_string()),
         };
         let d = digest::Digest::build(out, digest::OrderBy::default(), None);
+        tracing::debug!(
+            "slow log {label}: {} events in the window, files {:?}",
+            d.events,
+            d.files
+        );
         Ok(WindowDigest::from_digest(&d, label, minutes))
     })
     .await
@@ -420,4 +428,106 @@ async fn signal(
     .await
     .map(|a| a.detail)
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::local::LocalRemote;
+
+    /// A PostgreSQL stderr log (Debian's prefix) whose lines are `ages` seconds old.
+    fn pg_log(ages: &[(i64, &str)]) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        ages.iter()
+            .map(|(age, stmt)| {
+                let t = now - age;
+                let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+                // Civil date from days since the epoch (Howard Hinnant's algorithm).
+                let z = days + 719_468;
+                let era = z.div_euclid(146_097);
+                let doe = z - era * 146_097;
+                let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+                let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+                let mp = (5 * doy + 2) / 153;
+                let d = doy - (153 * mp + 2) / 5 + 1;
+                let m = if mp < 10 { mp + 3 } else { mp - 9 };
+                let y = yoe + era * 400 + i64::from(m <= 2);
+                format!(
+                    "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.000 UTC [42] shop@shop LOG:  duration: 12.5 ms  statement: {stmt}\n",
+                    secs / 3600,
+                    secs % 3600 / 60,
+                    secs % 60
+                )
+            })
+            .collect()
+    }
+
+    fn spec(path: &std::path::Path, max_bytes: u64) -> SlowLogSpec {
+        SlowLogSpec {
+            host: "db1".into(),
+            path: path.display().to_string(),
+            window_minutes: 15,
+            max_bytes,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_window_counts_the_last_minutes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("postgresql.log");
+        let mut text = pg_log(&[(3600, "SELECT 1 FROM old_table")]);
+        for _ in 0..5 {
+            text.push_str(&pg_log(&[(60, "SELECT * FROM shop_order WHERE id = 7")]));
+        }
+        text.push_str(&pg_log(&[(30, "SELECT * FROM shop_order WHERE id = 8")]));
+        std::fs::write(&log, &text).unwrap();
+        let remote: Arc<dyn Remote> = Arc::new(LocalRemote::new("db1"));
+        let w = slow_log_window(&remote, &spec(&log, 16 << 20))
+            .await
+            .unwrap();
+        assert_eq!(w.events, 6, "{w:?}");
+        assert_eq!(w.classes.len(), 1, "{w:?}");
+        assert_eq!(w.classes[0].count, 6);
+        assert!(
+            w.classes[0]
+                .example
+                .as_deref()
+                .is_some_and(|e| e.contains("id = "))
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_log_bigger_than_the_budget_is_read_from_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("postgresql.log");
+        let mut text = String::new();
+        for i in 0..2000 {
+            text.push_str(&pg_log(&[(7200, &format!("SELECT {i} FROM padding"))]));
+        }
+        // A multi-line statement, cut by the budget: its continuation lines must
+        // not make the tail look like another format.
+        text.push_str(&pg_log(&[(20, "SELECT a,\n\tb,\n\tc FROM wide")]));
+        text.push_str(&"\t1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20\n".repeat(200));
+        for _ in 0..3 {
+            text.push_str(&pg_log(&[(10, "UPDATE shop_stock SET n = n - 1")]));
+        }
+        std::fs::write(&log, &text).unwrap();
+        let remote: Arc<dyn Remote> = Arc::new(LocalRemote::new("db1"));
+        let w = slow_log_window(&remote, &spec(&log, 4096)).await.unwrap();
+        assert_eq!(w.events, 3, "{w:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_missing_log_is_an_error_not_an_empty_window() {
+        let remote: Arc<dyn Remote> = Arc::new(LocalRemote::new("db1"));
+        let err = slow_log_window(
+            &remote,
+            &spec(std::path::Path::new("/nonexistent/pg.log"), 1024),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("cannot read /nonexistent/pg.log"), "{err}");
+    }
 }

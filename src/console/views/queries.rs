@@ -1215,8 +1215,15 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, view: &QueriesView, db: &st
     let mut second = Vec::new();
     match state.and_then(|s| s.report.as_ref()) {
         Some(r) => {
+            // Narrow: the version number only ("15.18", not its build), so what
+            // follows (the slow log's window) stays on screen.
+            let version = if area.width < 120 {
+                r.server_version.split_whitespace().next().unwrap_or("")
+            } else {
+                r.server_version.as_str()
+            };
             first.push(Span::styled(
-                format!("  {} {}", r.engine.as_str(), r.server_version),
+                format!("  {} {version}", r.engine.as_str()),
                 t.text,
             ));
             let mut facts = Vec::new();
