@@ -585,6 +585,31 @@ fn explain_shows_the_plan_and_refuses_what_it_must() {
         plan["server_json"].is_array(),
         "the server's own JSON is kept"
     );
+    // A table never analyzed (a fresh sandbox's, a new one) still has a size.
+    let fresh = marker("fresh");
+    psql_run(&format!(
+        "CREATE TABLE {fresh} (id int); INSERT INTO {fresh} SELECT generate_series(1, 500)"
+    ));
+    let out = opsctl(state.path())
+        .args([
+            "--profile",
+            p,
+            "queries",
+            "--db",
+            "shop",
+            "explain",
+            &format!("SELECT * FROM {fresh}"),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    psql_run(&format!("DROP TABLE {fresh}"));
+    assert_eq!(
+        plan["plan"]["root"]["table_rows"].as_f64(),
+        Some(500.0),
+        "{plan}"
+    );
     // Normalized text (as pg_stat_statements shows it) gets the generic plan: the
     // parameter stays a parameter in the plan.
     let out = opsctl(state.path())

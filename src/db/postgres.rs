@@ -358,13 +358,17 @@ pub fn signal_sql(pid: i64, terminate: bool) -> String {
 }
 
 /// The planner's row counts (`pg_class.reltuples`) of the named tables, for the
-/// plan view's big-table rule. Tables the statistics have never seen (-1) are left out.
+/// plan view's big-table rule; for a table never analyzed, its live row count.
 pub async fn table_rows(
     c: &mut PgConnection,
     tables: &[String],
 ) -> Result<Vec<(String, f64)>, DbError> {
     let rows = sqlx::query(
-        "SELECT c.relname::text, c.reltuples::float8 FROM pg_class c \
+        // A table never analyzed has reltuples -1 (PostgreSQL 14+): the live
+        // row count the statistics collector keeps stands in for it.
+        "SELECT c.relname::text, \
+         CASE WHEN c.reltuples >= 0 THEN c.reltuples::float8 ELSE s.n_live_tup::float8 END \
+         FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid \
          WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm') \
          AND pg_catalog.pg_table_is_visible(c.oid)",
     )

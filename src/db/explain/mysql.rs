@@ -128,6 +128,9 @@ fn flag(o: &Map<String, Value>, k: &str) -> bool {
 /// Sets `total_ms` and `self_ms` from the node's own time, or (for a query block)
 /// its inclusive time, and its children's.
 fn settle(n: &mut PlanNode, own: Option<f64>, inclusive: Option<f64>) {
+    // A negative time is no measurement (found by the fuzz properties).
+    let own = own.filter(|t| *t >= 0.0);
+    let inclusive = inclusive.filter(|t| *t >= 0.0);
     let children: Option<f64> = n.children.iter().map(|c| c.total_ms).fold(None, add);
     match inclusive {
         Some(total) => {
