@@ -442,24 +442,8 @@ mod tests {
             .map_or(0, |d| d.as_secs() as i64);
         ages.iter()
             .map(|(age, stmt)| {
-                let t = now - age;
-                let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-                // Civil date from days since the epoch (Howard Hinnant's algorithm).
-                let z = days + 719_468;
-                let era = z.div_euclid(146_097);
-                let doe = z - era * 146_097;
-                let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-                let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-                let mp = (5 * doy + 2) / 153;
-                let d = doy - (153 * mp + 2) / 5 + 1;
-                let m = if mp < 10 { mp + 3 } else { mp - 9 };
-                let y = yoe + era * 400 + i64::from(m <= 2);
-                format!(
-                    "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.000 UTC [42] shop@shop LOG:  duration: 12.5 ms  statement: {stmt}\n",
-                    secs / 3600,
-                    secs % 3600 / 60,
-                    secs % 60
-                )
+                let at = crate::sql::slowlog::time::format_micros((now - age) * 1_000_000);
+                format!("{at}.000 UTC [42] shop@shop LOG:  duration: 12.5 ms  statement: {stmt}\n")
             })
             .collect()
     }

@@ -211,6 +211,23 @@ impl SshRemote {
 }
 
 /// A command started on its own channel.
+impl SshRemote {
+    /// Starts a command whose output is streamed, bounded by its timeout. A
+    /// stream may run for hours: it gives back its short-command slot.
+    async fn start_stream(
+        &self,
+        cmd: &Command,
+    ) -> Result<(ChannelReadHalf, ChannelGuard), RemoteError> {
+        let limit = cmd.get_timeout();
+        let deadline = Instant::now() + limit;
+        self.bounded(deadline, limit, cmd.program(), async {
+            let Started { read, guard, .. } = self.start(cmd, deadline).await?;
+            Ok((read, guard))
+        })
+        .await
+    }
+}
+
 struct Started<'a> {
     read: ChannelReadHalf,
     guard: ChannelGuard,
@@ -261,29 +278,14 @@ impl Remote for SshRemote {
     }
 
     async fn stream(&self, cmd: &Command) -> Result<LineStream, RemoteError> {
-        let limit = cmd.get_timeout();
-        let deadline = Instant::now() + limit;
-        let (read, guard) = self
-            .bounded(deadline, limit, cmd.program(), async {
-                // A stream may run for hours: it gives back its short-command slot.
-                let Started { read, guard, .. } = self.start(cmd, deadline).await?;
-                Ok((read, guard))
-            })
-            .await?;
+        let (read, guard) = self.start_stream(cmd).await?;
         let (tx, rx) = mpsc::channel(STREAM_CAPACITY);
         tokio::spawn(exec::pump_lines(read, guard, tx));
         Ok(rx)
     }
 
     async fn stream_bytes(&self, cmd: &Command) -> Result<ByteStream, RemoteError> {
-        let limit = cmd.get_timeout();
-        let deadline = Instant::now() + limit;
-        let (read, guard) = self
-            .bounded(deadline, limit, cmd.program(), async {
-                let Started { read, guard, .. } = self.start(cmd, deadline).await?;
-                Ok((read, guard))
-            })
-            .await?;
+        let (read, guard) = self.start_stream(cmd).await?;
         let (tx, rx) = mpsc::channel(BYTE_STREAM_CAPACITY);
         tokio::spawn(exec::pump_bytes(read, guard, tx));
         Ok(rx)
