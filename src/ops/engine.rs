@@ -28,6 +28,9 @@ pub trait Progress: Send {
     fn step(&mut self, index: usize, step: &Step, state: StepState);
     /// A line of output worth showing while it runs.
     fn line(&mut self, text: &str);
+    /// Something the user must hear of even though the change ended (it ran but
+    /// could not be audited). Also logged; by default nothing more.
+    fn warn(&mut self, _text: &str) {}
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,8 +162,10 @@ pub async fn apply(
     record.duration_ms = elapsed;
     if let Err(e) = cx.audit.append(&record) {
         // The change happened: say so loudly rather than pretend it did not.
+        // Logged (stderr for a subcommand, the log file for the console, which
+        // must not print) and handed to whoever shows the change.
         tracing::error!("the change ran but could not be audited: {e}");
-        eprintln!("opsctl: warning: the change ran but could not be audited: {e}");
+        progress.warn(&format!("the change ran but could not be audited: {e}"));
     }
     result
 }

@@ -259,12 +259,17 @@ async fn watch_database(
     }
 }
 
-/// Progress of a console change: nobody reads it but the audit log.
-struct Silent;
+/// Progress of a console change: only its warnings are kept, for the notice
+/// that ends it (the steps are in the audit log).
+#[derive(Default)]
+struct Warnings(Vec<String>);
 
-impl crate::ops::Progress for Silent {
+impl crate::ops::Progress for Warnings {
     fn step(&mut self, _: usize, _: &crate::ops::Step, _: crate::ops::engine::StepState) {}
     fn line(&mut self, _: &str) {}
+    fn warn(&mut self, text: &str) {
+        self.0.push(text.to_string());
+    }
 }
 
 fn aborting(tasks: Vec<tokio::task::JoinHandle<()>>) -> Running {
@@ -418,16 +423,25 @@ async fn signal(
         read_only: settings.read_only,
         audit: AuditLog::open_default(),
     };
-    apply(
+    let mut warnings = Warnings::default();
+    let result = apply(
         &mut change,
         &cx,
         consent,
-        &mut Silent,
+        &mut warnings,
         std::future::pending(),
     )
-    .await
-    .map(|a| a.detail)
-    .map_err(|e| e.to_string())
+    .await;
+    let with_warnings = |text: String| {
+        std::iter::once(text)
+            .chain(warnings.0.iter().map(|w| format!("warning: {w}")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    match result {
+        Ok(a) => Ok(with_warnings(a.detail)),
+        Err(e) => Err(with_warnings(e.to_string())),
+    }
 }
 
 #[cfg(test)]
