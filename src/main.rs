@@ -69,8 +69,12 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Commands::Digest(args)) => cli::digest::run(args, profile, inventory),
         Some(Commands::Config(cmd)) => cli::config::run(cmd, profile, inventory),
-        Some(Commands::Health(args)) => run_health(profile, inventory, args),
-        Some(Commands::Queries(args)) => run_queries(profile, inventory, args),
+        Some(Commands::Health(args)) => with_profile(profile, inventory, |p| async move {
+            cli::health::run(&p, args).await
+        }),
+        Some(Commands::Queries(args)) => with_profile(profile, inventory, |p| async move {
+            cli::queries::run(&p, args).await
+        }),
         Some(Commands::Console(args)) => run_console(profile, inventory, args),
         Some(Commands::Completions { shell }) => {
             let mut cmd = Cli::command();
@@ -110,11 +114,16 @@ fn run_console(
     }
 }
 
-fn run_health(
+/// Loads the profile and runs an async subcommand on a fresh runtime.
+fn with_profile<F, Fut>(
     profile: Option<&str>,
     inventory: Option<&Path>,
-    args: &cli::health::HealthArgs,
-) -> anyhow::Result<i32> {
+    run: F,
+) -> anyhow::Result<i32>
+where
+    F: FnOnce(opsctl::config::Profile) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<i32>>,
+{
     let loaded = match load_profile(profile, inventory) {
         Ok(l) => l,
         Err(code) => return Ok(code),
@@ -122,22 +131,7 @@ fn run_health(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(cli::health::run(&loaded.profile, args))
-}
-
-fn run_queries(
-    profile: Option<&str>,
-    inventory: Option<&Path>,
-    args: &cli::queries::QueriesArgs,
-) -> anyhow::Result<i32> {
-    let loaded = match load_profile(profile, inventory) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(cli::queries::run(&loaded.profile, args))
+    runtime.block_on(run(loaded.profile))
 }
 
 /// Output piped into `head` and closed early is not an error worth a message.
