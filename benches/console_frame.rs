@@ -87,7 +87,9 @@ fn measure_queries<B: Backend>(
     for f in 0..frames {
         let fresh = (f % every == 0).then(|| Event::Queries {
             db: "shop".into(),
-            report: Box::new(Ok(fixtures::busy_report(5000, 200, f as u64))),
+            report: Ok(std::sync::Arc::new(fixtures::busy_report(
+                5000, 200, f as u64,
+            ))),
         });
         let t = Instant::now();
         app.update(down.clone());

@@ -309,7 +309,7 @@ password_env = "REPORTS_DB_PASSWORD"
     let mut app = populate(App::new(&p, NOW, width, height));
     app.update(Event::Queries {
         db: "shop".into(),
-        report: Box::new(Ok(shop_report())),
+        report: Ok(std::sync::Arc::new(shop_report())),
     });
     app.notices.clear();
     app.prepare();

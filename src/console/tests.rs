@@ -817,7 +817,7 @@ fn the_slow_log_window_joins_the_statements_by_class() {
     let top = queries_view(&app)
         .state
         .get("shop")
-        .and_then(|s| s.report.as_ref())
+        .and_then(|s| s.report.as_deref())
         .and_then(|r| {
             r.statements
                 .iter()
@@ -874,7 +874,7 @@ fn explain_of_a_class_the_slow_log_caught_uses_its_real_values() {
     let id = queries_view(&app)
         .state
         .get("shop")
-        .and_then(|s| s.report.as_ref())
+        .and_then(|s| s.report.as_deref())
         .and_then(|r| r.statements.iter().find(|s| s.queryid == top))
         .map(|s| s.id.clone())
         .expect("the selected statement");
@@ -1111,7 +1111,7 @@ fn a_failed_refresh_keeps_the_last_figures() {
     on_queries(&mut app);
     app.update(Event::Queries {
         db: "shop".into(),
-        report: Box::new(Err("connection refused (10.0.0.21:5432)".into())),
+        report: Err("connection refused (10.0.0.21:5432)".into()),
     });
     let text = render(&mut app);
     assert!(
@@ -1133,7 +1133,7 @@ fn frozen_queries_hold_their_refresh() {
     r.activity.clear();
     app.update(Event::Queries {
         db: "shop".into(),
-        report: Box::new(Ok(r)),
+        report: Ok(std::sync::Arc::new(r)),
     });
     assert!(
         render(&mut app).contains("4107"),

@@ -221,7 +221,7 @@ async fn watch_database(
             match Source::open(&target, via.clone()).await {
                 Ok(s) => source = Some(s),
                 Err(e) => {
-                    let report = Box::new(Err(secrets::scrub(&e.to_string()).into_owned()));
+                    let report = Err(secrets::scrub(&e.to_string()).into_owned());
                     if tx
                         .send(Event::Queries {
                             db: name.clone(),
@@ -249,7 +249,7 @@ async fn watch_database(
         if tx
             .send(Event::Queries {
                 db: name.clone(),
-                report: Box::new(report),
+                report: report.map(Arc::new),
             })
             .await
             .is_err()

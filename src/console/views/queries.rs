@@ -6,6 +6,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -142,13 +143,13 @@ pub enum Pane {
 /// What is known of one database.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DbState {
-    pub report: Option<Report>,
+    pub report: Option<Arc<Report>>,
     /// Why the latest refresh failed (the last good report stays on screen).
     pub error: Option<String>,
     /// When the latest report arrived (Unix seconds).
     pub updated_at: Option<i64>,
     /// A refresh that arrived while updates were frozen.
-    held: Option<(Result<Report, String>, i64)>,
+    held: Option<(Result<Arc<Report>, String>, i64)>,
     /// The slow log's last minutes (when the profile names the log).
     pub slow: Option<WindowDigest>,
     /// Why the latest read of the slow log failed (the last good one stays).
@@ -157,7 +158,7 @@ pub struct DbState {
 }
 
 impl DbState {
-    fn apply(&mut self, report: Result<Report, String>, at: i64) {
+    fn apply(&mut self, report: Result<Arc<Report>, String>, at: i64) {
         match report {
             Ok(r) => {
                 self.report = Some(r);
@@ -471,7 +472,7 @@ impl QueriesView {
     }
 
     fn report(&self) -> Option<&Report> {
-        self.current().and_then(|s| s.report.as_ref())
+        self.current().and_then(|s| s.report.as_deref())
     }
 
     fn tag(&mut self, what: &str) -> String {
@@ -485,7 +486,7 @@ impl QueriesView {
             .databases
             .get(self.db)
             .and_then(|(n, _)| self.state.get(n));
-        let report = state.and_then(|s| s.report.as_ref());
+        let report = state.and_then(|s| s.report.as_deref());
         let slow = state.and_then(|s| s.slow.as_ref());
         let with_slow = state.is_some_and(|s| s.slow.is_some() || s.slow_error.is_some());
         if with_slow != self.slow_columns {
@@ -813,10 +814,10 @@ impl View for QueriesView {
                 let now = cx.app.now;
                 let state = self.state.entry(db.clone()).or_default();
                 if cx.app.frozen {
-                    state.held = Some(((**report).clone(), now));
+                    state.held = Some((report.clone(), now));
                     return;
                 }
-                state.apply((**report).clone(), now);
+                state.apply(report.clone(), now);
                 if self.database() == Some(db.as_str()) {
                     self.invalidate();
                     cx.app.data_dirty = true;
@@ -1213,7 +1214,7 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, view: &QueriesView, db: &st
         ));
     }
     let mut second = Vec::new();
-    match state.and_then(|s| s.report.as_ref()) {
+    match state.and_then(|s| s.report.as_deref()) {
         Some(r) => {
             // Narrow: the version number only ("15.18", not its build), so what
             // follows (the slow log's window) stays on screen.
@@ -1248,7 +1249,7 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, view: &QueriesView, db: &st
     }
     if let Some(w) = state.and_then(|s| s.slow.as_ref()) {
         let live = state
-            .and_then(|s| s.report.as_ref())
+            .and_then(|s| s.report.as_deref())
             .map(|r| w.not_in(r.statements.iter().map(|s| s.id.as_str())))
             .unwrap_or(0);
         let mut text = format!(
