@@ -775,12 +775,12 @@ fn queries_80x24() {
 /// the live statements do not have.
 fn slow_window(top_id: &str) -> crate::sql::digest::window::WindowDigest {
     use crate::sql::digest::window::{WindowClass, WindowDigest};
-    WindowDigest {
-        source: "db1:/var/log/postgresql/postgresql-15-main.log".into(),
-        minutes: 15,
-        events: 57,
-        total_s: 61.5,
-        classes: vec![
+    WindowDigest::new(
+        "db1:/var/log/postgresql/postgresql-15-main.log",
+        15,
+        57,
+        61.5,
+        vec![
             WindowClass {
                 id: top_id.to_string(),
                 fingerprint: "select ...".into(),
@@ -802,7 +802,7 @@ fn slow_window(top_id: &str) -> crate::sql::digest::window::WindowDigest {
                 example: None,
             },
         ],
-    }
+    )
 }
 
 #[test]

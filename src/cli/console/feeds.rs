@@ -486,10 +486,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(w.events, 6, "{w:?}");
-        assert_eq!(w.classes.len(), 1, "{w:?}");
-        assert_eq!(w.classes[0].count, 6);
+        assert_eq!(w.classes().len(), 1, "{w:?}");
+        assert_eq!(w.classes()[0].count, 6);
         assert!(
-            w.classes[0]
+            w.classes()[0]
                 .example
                 .as_deref()
                 .is_some_and(|e| e.contains("id = "))

@@ -154,6 +154,8 @@ pub struct DbState {
     pub slow: Option<WindowDigest>,
     /// Why the latest read of the slow log failed (the last good one stays).
     pub slow_error: Option<String>,
+    /// The window's classes that are not among the statements.
+    slow_only: usize,
     held_slow: Option<Result<WindowDigest, String>>,
 }
 
@@ -164,9 +166,19 @@ impl DbState {
                 self.report = Some(r);
                 self.error = None;
                 self.updated_at = Some(at);
+                self.count_slow_only();
             }
             Err(e) => self.error = Some(e),
         }
+    }
+
+    /// The slow log's classes the live statements do not have: counted when
+    /// either side changes, not on every frame.
+    fn count_slow_only(&mut self) {
+        self.slow_only = match (&self.slow, &self.report) {
+            (Some(w), Some(r)) => w.not_in(r.statements.iter().map(|s| s.id.as_str())),
+            _ => 0,
+        };
     }
 
     fn apply_slow(&mut self, result: Result<WindowDigest, String>) {
@@ -174,6 +186,7 @@ impl DbState {
             Ok(w) => {
                 self.slow = Some(w);
                 self.slow_error = None;
+                self.count_slow_only();
             }
             Err(e) => self.slow_error = Some(e),
         }
@@ -1248,15 +1261,12 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, view: &QueriesView, db: &st
         None => {}
     }
     if let Some(w) = state.and_then(|s| s.slow.as_ref()) {
-        let live = state
-            .and_then(|s| s.report.as_deref())
-            .map(|r| w.not_in(r.statements.iter().map(|s| s.id.as_str())))
-            .unwrap_or(0);
+        let live = state.map_or(0, |s| s.slow_only);
         let mut text = format!(
             "  slow log {}m: {} events, {} classes",
             w.minutes,
             count(w.events),
-            w.classes.len()
+            w.classes().len()
         );
         if live > 0 {
             text.push_str(&format!(" ({live} not among the statements)"));

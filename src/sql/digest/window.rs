@@ -1,6 +1,8 @@
 //! The last minutes of a slow log, cut down to what the console shows beside
 //! the live statements: per class id, how often a statement was slow and how slow.
 
+use std::collections::{HashMap, HashSet};
+
 use super::Digest;
 
 /// One class of the window.
@@ -28,18 +30,42 @@ pub struct WindowDigest {
     pub events: u64,
     pub total_s: f64,
     /// By total time, the worst first.
-    pub classes: Vec<WindowClass>,
+    classes: Vec<WindowClass>,
+    /// Class id → index in `classes`: the console looks up thousands of live
+    /// statements in thousands of classes on every rebuild.
+    by_id: HashMap<String, usize>,
 }
 
 impl WindowDigest {
-    pub fn from_digest(d: &Digest, source: impl Into<String>, minutes: u32) -> WindowDigest {
+    pub fn new(
+        source: impl Into<String>,
+        minutes: u32,
+        events: u64,
+        total_s: f64,
+        classes: Vec<WindowClass>,
+    ) -> WindowDigest {
+        let by_id = classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
         WindowDigest {
             source: source.into(),
             minutes,
-            events: d.events,
-            total_s: d.total_time,
-            classes: d
-                .classes
+            events,
+            total_s,
+            classes,
+            by_id,
+        }
+    }
+
+    pub fn from_digest(d: &Digest, source: impl Into<String>, minutes: u32) -> WindowDigest {
+        WindowDigest::new(
+            source,
+            minutes,
+            d.events,
+            d.total_time,
+            d.classes
                 .iter()
                 .map(|c| WindowClass {
                     id: c.id.to_string(),
@@ -56,19 +82,21 @@ impl WindowDigest {
                         .map(|e| e.text.clone()),
                 })
                 .collect(),
-        }
+        )
+    }
+
+    /// By total time, the worst first.
+    pub fn classes(&self) -> &[WindowClass] {
+        &self.classes
     }
 
     pub fn class(&self, id: &str) -> Option<&WindowClass> {
-        self.classes.iter().find(|c| c.id == id)
+        self.by_id.get(id).and_then(|&i| self.classes.get(i))
     }
 
     /// Classes of the window that `live` (the live statements' ids) does not have.
     pub fn not_in<'a>(&self, live: impl Iterator<Item = &'a str>) -> usize {
-        let live: std::collections::HashSet<&str> = live.collect();
-        self.classes
-            .iter()
-            .filter(|c| !live.contains(c.id.as_str()))
-            .count()
+        let live: HashSet<&str> = live.filter(|id| self.by_id.contains_key(*id)).collect();
+        self.classes.len() - live.len()
     }
 }
