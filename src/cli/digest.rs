@@ -5,7 +5,7 @@
 //! shows a progress bar on a terminal, and prints the engine's report.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -139,22 +139,13 @@ fn open(name: &str, read: &Arc<AtomicU64>) -> std::io::Result<(Source, Option<u6
 /// Buffers a reader, counts what it reads and undoes gzip when it starts with
 /// gzip's magic bytes.
 fn wrap(name: &str, raw: Box<dyn Read + Send>, read: &Arc<AtomicU64>) -> std::io::Result<Source> {
-    let mut buffered = BufReader::with_capacity(
-        1 << 16,
-        Counting {
-            inner: raw,
-            read: Arc::clone(read),
-        },
-    );
-    let gz = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read + Send> = if gz {
-        Box::new(flate2::read::MultiGzDecoder::new(buffered))
-    } else {
-        Box::new(buffered)
+    let counted = Counting {
+        inner: raw,
+        read: Arc::clone(read),
     };
     Ok(Source {
         name: name.to_string(),
-        reader,
+        reader: files::decoded(counted)?,
     })
 }
 
