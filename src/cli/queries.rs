@@ -423,6 +423,7 @@ async fn signal(
     let consent = Consent {
         yes: args.yes,
         typed: args.confirm.clone(),
+        again: false,
     };
     eprint!("{}", secrets::scrub(&plan.render()));
     let interrupt = async {

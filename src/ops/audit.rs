@@ -95,11 +95,29 @@ pub fn operator() -> String {
             return o.trim().to_string();
         }
     }
-    let user = std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|u| !u.is_empty()))
+        .or_else(account_name)
         .unwrap_or_else(|| "unknown".into());
     format!("{user}@{}", machine())
+}
+
+/// The name of the account this process runs as (`USER` is not always set:
+/// cron, containers, `sudo -i` shells).
+fn account_name() -> Option<String> {
+    // SAFETY: getpwuid returns a pointer into static storage or null; the name is
+    // copied out before any other call could overwrite it.
+    unsafe {
+        let pw = libc::getpwuid(libc::getuid());
+        if pw.is_null() || (*pw).pw_name.is_null() {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr((*pw).pw_name)
+            .to_string_lossy()
+            .into_owned();
+        (!name.is_empty()).then_some(name)
+    }
 }
 
 /// This machine's name.

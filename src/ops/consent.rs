@@ -12,6 +12,10 @@ pub struct Consent {
     pub yes: bool,
     /// `--confirm NAME`, or the name typed in the console's dialog.
     pub typed: Option<String>,
+    /// The plan's warning was confirmed a second time (`--cross-migrations`, the
+    /// console's second dialog): production asks again for a rollback that
+    /// crosses a database migration.
+    pub again: bool,
 }
 
 impl Consent {
@@ -19,6 +23,7 @@ impl Consent {
         Consent {
             yes: true,
             typed: None,
+            again: false,
         }
     }
 
@@ -26,6 +31,7 @@ impl Consent {
         Consent {
             yes: true,
             typed: Some(name.into()),
+            again: false,
         }
     }
 }
@@ -41,6 +47,15 @@ pub enum Refusal {
     WrongName { typed: String, environment: String },
     #[error("refused: a change in {environment} needs a yes; pass --yes")]
     NeedsYes { environment: String },
+    #[error("refused: {why}; in {environment} this needs confirming again ({how})")]
+    NeedsAgain {
+        why: String,
+        how: String,
+        environment: String,
+    },
+    /// Another change holds the lock (the message names its holder and age).
+    #[error("refused: {0}")]
+    Locked(String),
     #[error("refused: {0}")]
     Other(String),
 }
@@ -74,9 +89,57 @@ pub fn check(
     }
 }
 
+/// What a plan asks to be confirmed a second time in production.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AskAgain {
+    pub why: String,
+    /// The flag that says it on the command line.
+    pub flag: String,
+}
+
+/// The second confirmation: production only, and only for plans that ask it.
+pub fn check_again(
+    environment: Environment,
+    ask: Option<&AskAgain>,
+    consent: &Consent,
+) -> Result<(), Refusal> {
+    match ask {
+        Some(a) if environment == Environment::Production && !consent.again => {
+            Err(Refusal::NeedsAgain {
+                why: a.why.clone(),
+                how: a.flag.clone(),
+                environment: environment.as_str().to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn production_asks_again_when_the_plan_says_so() {
+        let ask = AskAgain {
+            why: "the rollback crosses a migration".into(),
+            flag: "--cross-migrations".into(),
+        };
+        let p = Environment::Production;
+        let typed = Consent::typed("production");
+        let e = check_again(p, Some(&ask), &typed).unwrap_err();
+        assert!(e.to_string().contains("--cross-migrations"), "{e}");
+        let again = Consent {
+            again: true,
+            ..typed.clone()
+        };
+        assert_eq!(check_again(p, Some(&ask), &again), Ok(()));
+        assert_eq!(check_again(p, None, &typed), Ok(()));
+        assert_eq!(
+            check_again(Environment::Staging, Some(&ask), &Consent::yes()),
+            Ok(())
+        );
+    }
 
     #[test]
     fn read_only_refuses_whatever_was_said() {

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use super::audit::{AuditError, AuditLog, AuditRecord, Outcome};
 use super::consent::{self, Consent, Refusal};
+use super::lock::{Holder, LockError, LockSpec};
 use super::plan::{Plan, Step};
 use crate::config::Environment;
 
@@ -103,6 +104,12 @@ impl ChangeError {
 pub trait Change: Send {
     fn plan(&self) -> &Plan;
 
+    /// The lock this change takes, where two operators could collide (deploys,
+    /// rollbacks, scaling); `None` for changes that cannot collide.
+    fn lock(&self) -> Option<LockSpec> {
+        None
+    }
+
     /// Runs the plan.
     async fn run(&mut self, progress: &mut dyn Progress) -> Result<Applied, ChangeError>;
 
@@ -123,7 +130,9 @@ pub async fn apply(
     interrupt: impl Future<Output = ()> + Send,
 ) -> Result<Applied, ChangeError> {
     let plan = change.plan().clone();
-    if let Err(refusal) = consent::check(&cx.profile, cx.read_only, plan.environment, consent) {
+    let consented = consent::check(&cx.profile, cx.read_only, plan.environment, consent)
+        .and_then(|()| consent::check_again(plan.environment, plan.ask_again.as_ref(), consent));
+    if let Err(refusal) = consented {
         let record = AuditRecord::for_plan(&plan, Outcome::Refused, refusal.to_string());
         if let Err(e) = cx.audit.append(&record) {
             tracing::error!("cannot audit a refusal: {e}");
@@ -132,6 +141,27 @@ pub async fn apply(
     }
     // The record of a change must be possible before the change is.
     probe_writable(&cx.audit).map_err(ChangeError::AuditUnavailable)?;
+    let lock = change.lock();
+    if let Some(lock) = &lock {
+        if let Err(e) = lock.acquire(&holder_of(&plan)).await {
+            let (outcome, err) = match e {
+                LockError::Held { .. } => (
+                    Outcome::Refused,
+                    ChangeError::Refused(Refusal::Locked(e.to_string())),
+                ),
+                LockError::Remote { .. } => (
+                    Outcome::Failed,
+                    ChangeError::failed(format!("{e}; nothing was changed")),
+                ),
+            };
+            let record = AuditRecord::for_plan(&plan, outcome, err.to_string());
+            if let Err(e) = cx.audit.append(&record) {
+                tracing::error!("cannot audit a refusal: {e}");
+            }
+            return Err(err);
+        }
+        progress.line(&format!("lock taken on {} ({})", lock.host, lock.dir()));
+    }
     tracing::info!(plan = %plan.id, change = %plan.change, target = %plan.target, "change starts");
     let started = Instant::now();
     let result = {
@@ -147,6 +177,24 @@ pub async fn apply(
         Some(r) => r,
         None => Err(ChangeError::Interrupted(change.interrupted().await)),
     };
+    if let Some(lock) = &lock {
+        // Released however the change ended: done, failed, interrupted.
+        match lock.release(&plan.id).await {
+            Ok(true) => progress.line(&format!("lock released on {}", lock.host)),
+            Ok(false) => progress.warn(&format!(
+                "the lock on {} was no longer this change's (broken by someone?); left as it is",
+                lock.host
+            )),
+            Err(e) => {
+                tracing::error!("cannot release the lock on {}: {e}", lock.host);
+                progress.warn(&format!(
+                    "cannot release the lock on {} ({}): {e}; `opsctl lock break` frees it",
+                    lock.host,
+                    lock.dir()
+                ));
+            }
+        }
+    }
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
     let mut record = match &result {
         Ok(applied) => AuditRecord::for_plan(&plan, applied.outcome, applied.detail.clone())
@@ -168,6 +216,18 @@ pub async fn apply(
         progress.warn(&format!("the change ran but could not be audited: {e}"));
     }
     result
+}
+
+fn holder_of(plan: &Plan) -> Holder {
+    Holder {
+        who: super::audit::operator(),
+        from: super::audit::machine(),
+        since: super::audit::now_rfc3339(),
+        what: plan.title.clone(),
+        plan_id: plan.id.clone(),
+        change: plan.change.clone(),
+        pid: std::process::id(),
+    }
 }
 
 fn probe_writable(log: &AuditLog) -> Result<(), AuditError> {

@@ -65,11 +65,27 @@ impl Step {
     }
 }
 
+/// The command for people. A fixed script of ours (`sh -c SCRIPT sh ARGS`) of
+/// several lines shows its first line and its arguments: the data is what differs
+/// between plans, and `--json` has the script whole.
 fn shell_line(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| crate::remote::quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let quoted = |args: &[String]| {
+        args.iter()
+            .map(|a| crate::remote::quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match argv {
+        [sh, c, script, zero, rest @ ..] if sh == "sh" && c == "-c" && script.contains('\n') => {
+            let first = script.lines().next().unwrap_or("");
+            format!(
+                "sh -c '{first} …' ({} lines; --json shows it) {zero} {}",
+                script.lines().count(),
+                quoted(rest)
+            )
+        }
+        _ => quoted(argv),
+    }
 }
 
 fn one_line(sql: &str) -> String {
@@ -93,6 +109,9 @@ pub struct Plan {
     /// Things the person confirming should know (a migration crossed, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Production confirms this plan a second time, for this reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ask_again: Option<super::consent::AskAgain>,
 }
 
 impl Plan {
@@ -112,6 +131,7 @@ impl Plan {
             environment,
             steps: Vec::new(),
             warnings: Vec::new(),
+            ask_again: None,
         }
     }
 
@@ -213,6 +233,16 @@ mod tests {
         assert_eq!(json["steps"][0]["argv"][1], "-sfn");
         assert_eq!(json["environment"], "production");
         assert_eq!(plan.summary_lines()[1], "2. db1: cancel pid 42");
+    }
+
+    #[test]
+    fn long_scripts_show_their_arguments_not_their_body() {
+        let cmd = Command::shell_script("set -e\ncd -- \"$1\"\nrm -rf x").arg("/srv/a b");
+        let line = Step::remote("web1", "clean", &cmd).line();
+        assert!(
+            line.ends_with("$ sh -c 'set -e …' (3 lines; --json shows it) sh '/srv/a b'"),
+            "{line}"
+        );
     }
 
     #[test]
