@@ -44,6 +44,15 @@ enum Commands {
     Health(cli::health::HealthArgs),
     /// Live statements and sessions of a database; EXPLAIN; cancel and kill.
     Queries(cli::queries::QueriesArgs),
+    /// Deploy a revision of the app: prepare on every host, switch behind health gates.
+    Deploy(cli::deploy::DeployArgs),
+    /// Put every host back on its previous (or a named) release.
+    Rollback(cli::deploy::RollbackArgs),
+    /// The app's releases on every host, the current one marked, drift flagged.
+    Releases(cli::deploy::ReleasesArgs),
+    /// The deploy lock: who holds it; break it.
+    #[command(subcommand)]
+    Lock(cli::deploy::LockCommand),
     /// Validate profiles, print the resolved profile, show where opsctl looks.
     #[command(subcommand)]
     Config(cli::config::ConfigCommand),
@@ -74,6 +83,18 @@ fn main() -> ExitCode {
         }),
         Some(Commands::Queries(args)) => with_profile(profile, inventory, |p| async move {
             cli::queries::run(&p, args).await
+        }),
+        Some(Commands::Deploy(args)) => with_profile(profile, inventory, |p| async move {
+            cli::deploy::run_deploy(&p, args).await
+        }),
+        Some(Commands::Rollback(args)) => with_profile(profile, inventory, |p| async move {
+            cli::deploy::run_rollback(&p, args).await
+        }),
+        Some(Commands::Releases(args)) => with_profile(profile, inventory, |p| async move {
+            cli::deploy::run_releases(&p, args).await
+        }),
+        Some(Commands::Lock(cmd)) => with_profile(profile, inventory, |p| async move {
+            cli::deploy::run_lock(&p, cmd).await
         }),
         Some(Commands::Console(args)) => run_console(profile, inventory, args),
         Some(Commands::Completions { shell }) => {

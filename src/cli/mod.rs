@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod console;
+pub mod deploy;
 pub mod digest;
 pub mod health;
 pub mod queries;

@@ -446,7 +446,142 @@ fn validate(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
         log_source(l, s, &[Key("health"), Key("logs"), Index(i)])?;
     }
     validate_hosts(p, s)?;
-    validate_databases(p, s)
+    validate_databases(p, s)?;
+    validate_app(p, s)
+}
+
+fn validate_app(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
+    use super::app::RestartStrategy;
+    use Seg::{Index, Key};
+    let Some(app) = &p.app else {
+        return Ok(());
+    };
+    let at = |k| [Key("app"), Key(k)];
+    if app.name.trim().is_empty() {
+        return Err(s.error(&at("name"), "app name is empty"));
+    }
+    if !app.path.starts_with('/') {
+        return Err(s
+            .error(&at("path"), "app path must be absolute")
+            .with_hint("path = \"/srv/shop\" ({host} becomes each host's name)"));
+    }
+    if app.repository.trim().is_empty() {
+        return Err(s.error(&at("repository"), "repository is empty"));
+    }
+    let known: Vec<&str> = p.hosts.iter().map(|h| h.name.as_str()).collect();
+    for (i, h) in app.hosts.iter().enumerate() {
+        if !known.contains(&h.as_str()) {
+            return Err(s
+                .error(
+                    &[Key("app"), Key("hosts"), Index(i)],
+                    format!("no host `{h}` in this profile"),
+                )
+                .with_hint(format!(
+                    "hosts names [[hosts]] entries: {}",
+                    known.join(", ")
+                )));
+        }
+    }
+    for (i, r) in app.roles.iter().enumerate() {
+        if !p.hosts.iter().any(|h| h.roles.contains(r)) {
+            return Err(s.error(
+                &[Key("app"), Key("roles"), Index(i)],
+                format!("no host of the profile has the role `{r}`"),
+            ));
+        }
+    }
+    if app.hosts.is_empty() && app.roles.is_empty() {
+        return Err(s
+            .error(&at("name"), "the app names no hosts")
+            .with_hint("hosts = [\"web1\", \"web2\"] or roles = [\"web\"]"));
+    }
+    if app.keep_releases < 2 {
+        return Err(s
+            .error(&at("keep_releases"), "keep_releases must be at least 2")
+            .with_hint("the current release and the one a rollback goes back to"));
+    }
+    if app.batch_size == 0 {
+        return Err(s.error(&at("batch_size"), "batch_size must be at least 1"));
+    }
+    for (key, list) in [("build", &app.build), ("migrate", &app.migrate)] {
+        for (i, argv) in list.iter().enumerate() {
+            if argv.first().is_none_or(|a| a.is_empty()) {
+                return Err(s
+                    .error(
+                        &[Key("app"), Key(key), Index(i)],
+                        format!("{key} step {} is an empty command", i + 1),
+                    )
+                    .with_hint("each step is an argv: [\"python\", \"manage.py\", \"migrate\"]"));
+            }
+        }
+    }
+    for (key, name) in app
+        .linked_files
+        .iter()
+        .map(|f| ("linked_files", f))
+        .chain(app.linked_dirs.iter().map(|d| ("linked_dirs", d)))
+    {
+        if name.is_empty() || name.starts_with('/') || name.split('/').any(|c| c == "..") {
+            return Err(s.error(
+                &at(key),
+                format!("`{name}`: a linked path is relative to shared/, without `..`"),
+            ));
+        }
+    }
+    positive(app.step_timeout_secs, s, &at("step_timeout_secs"))?;
+    let r = &app.restart;
+    let rat = |k| [Key("app"), Key("restart"), Key(k)];
+    positive(r.timeout_secs, s, &rat("timeout_secs"))?;
+    match r.strategy {
+        RestartStrategy::SystemdRestart | RestartStrategy::SystemdReload if r.unit.is_none() => {
+            return Err(s
+                .error(&rat("strategy"), "a systemd restart needs unit")
+                .with_hint("unit = \"shop.service\""));
+        }
+        RestartStrategy::Command if r.argv.first().is_none_or(|a| a.is_empty()) => {
+            return Err(s
+                .error(&rat("strategy"), "strategy = \"command\" needs argv")
+                .with_hint("argv = [\"/usr/local/bin/restart-shop\"]"));
+        }
+        _ => {}
+    }
+    let h = &app.health;
+    let hat = |k| [Key("app"), Key("health"), Key(k)];
+    if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
+        return Err(s
+            .error(&hat("url"), "health url must be http:// or https://")
+            .with_hint("url = \"http://{address}:8000/healthz\""));
+    }
+    positive(h.timeout_secs, s, &hat("timeout_secs"))?;
+    positive(h.interval_secs, s, &hat("interval_secs"))?;
+    if h.retries == 0 {
+        return Err(s.error(&hat("retries"), "retries must be at least 1"));
+    }
+    if let Some(w) = &app.watch {
+        let wat = |k| [Key("app"), Key("watch"), Key(k)];
+        positive(w.duration_secs, s, &wat("duration_secs"))?;
+        positive(w.interval_secs, s, &wat("interval_secs"))?;
+        if !(0.0..=1.0).contains(&w.max_error_rate) {
+            return Err(s.error(&wat("max_error_rate"), "max_error_rate is a share, 0 to 1"));
+        }
+        if w.max_p95_ratio.is_nan() || w.max_p95_ratio <= 1.0 {
+            return Err(s.error(&wat("max_p95_ratio"), "max_p95_ratio must be above 1"));
+        }
+        if let Some(ms) = w.max_p95_ms {
+            if !(ms.is_finite() && ms > 0.0) {
+                return Err(s.error(&wat("max_p95_ms"), "max_p95_ms must be positive"));
+            }
+        }
+        for (i, path) in w.paths.iter().enumerate() {
+            if !path.starts_with('/') {
+                return Err(s.error(
+                    &[Key("app"), Key("watch"), Key("paths"), Index(i)],
+                    format!("`{path}`: a watched path starts with /"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_databases(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
@@ -742,6 +877,65 @@ mod tests {
         let text = d.to_string();
         assert!(text.contains("a whole number from 0 to 65535"), "{text}");
         assert!(!text.contains("u16"), "{text}");
+    }
+
+    #[test]
+    fn the_app_section_is_checked_with_its_line() {
+        let base = "name = \"x\"\n[[hosts]]\nname = \"web1\"\nroles = [\"web\"]\n[app]\nname = \"shop\"\npath = \"/srv/{host}\"\nroles = [\"web\"]\nrepository = \"/git/shop.git\"\n";
+        let health = "[app.health]\nurl = \"http://{address}:8000/healthz\"\n";
+        let p = parse_profile(&format!("{base}{health}"), "p.toml").unwrap();
+        let app = p.app.unwrap();
+        assert_eq!(app.path_on("web1"), "/srv/web1");
+        assert_eq!(app.keep_releases, 5);
+        for (extra, tail, why) in [
+            ("hosts = [\"web9\"]\n", health, "no host `web9`"),
+            ("keep_releases = 1\n", health, "at least 2"),
+            ("build = [[]]\n", health, "build step 1 is an empty command"),
+            (
+                "linked_files = [\"../etc/passwd\"]\n",
+                health,
+                "without `..`",
+            ),
+            ("batch_size = 0\n", health, "batch_size"),
+            (
+                "",
+                "[app.health]\nurl = \"ftp://x\"\n",
+                "http:// or https://",
+            ),
+            (
+                "",
+                "[app.health]\nurl = \"http://x\"\nretries = 0\n",
+                "retries",
+            ),
+            (
+                "",
+                "[app.restart]\nstrategy = \"systemd-reload\"\n[app.health]\nurl = \"http://x\"\n",
+                "needs unit",
+            ),
+            (
+                "",
+                "[app.restart]\nstrategy = \"command\"\n[app.health]\nurl = \"http://x\"\n",
+                "needs argv",
+            ),
+            (
+                "",
+                "[app.health]\nurl = \"http://x\"\n[app.watch]\nmax_p95_ratio = 0.5\n",
+                "above 1",
+            ),
+            (
+                "",
+                "[app.health]\nurl = \"http://x\"\n[app.watch]\npaths = [\"products\"]\n",
+                "starts with /",
+            ),
+            ("", "", "missing key `health`"),
+        ] {
+            let d = err(&format!("{base}{extra}{tail}"));
+            assert!(d.to_string().contains(why), "{extra}{tail}: {d}");
+        }
+        let relative = base.replace("/srv/{host}", "srv");
+        let d = err(&format!("{relative}{health}"));
+        assert!(d.to_string().contains("must be absolute"), "{d}");
+        assert_eq!(d.line, 7, "{d:?}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `local` profile, ssh_config. Turns them into targets that `remote` reaches
 //! (host-key checking lives with the SSH code, in `remote::ssh`).
 
+pub mod app;
 pub mod diagnostic;
 pub mod inventory;
 pub mod load;
@@ -12,6 +13,7 @@ pub mod ssh_config;
 pub mod ssh_lookup;
 pub mod target;
 
+pub use app::{AppSettings, RestartStrategy};
 pub use diagnostic::Diagnostic;
 pub use load::{LoadError, LoadedProfile, ProfileSource, load, parse_profile};
 pub use profile::*;

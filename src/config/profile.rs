@@ -26,6 +26,9 @@ pub struct Profile {
     /// Databases `opsctl queries` and the console's Queries tab watch.
     #[serde(default)]
     pub databases: Vec<DatabaseEntry>,
+    /// What `opsctl deploy` and `rollback` deploy (see [`super::app`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<super::app::AppSettings>,
 }
 
 /// The database engines opsctl reads.

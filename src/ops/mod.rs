@@ -7,7 +7,11 @@
 
 pub mod audit;
 pub mod consent;
+pub mod deploy;
 pub mod engine;
+pub mod interrupt;
+pub mod lock;
+pub mod lock_break;
 pub mod plan;
 pub mod query_signal;
 

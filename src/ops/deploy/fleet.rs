@@ -1,0 +1,78 @@
+//! The hosts an app runs on, in deploy order, each with its road and its path.
+
+use std::sync::Arc;
+
+use crate::config::resolve::{self, ResolveError};
+use crate::config::ssh_lookup::SshConfigCache;
+use crate::config::{AppSettings, Profile};
+use crate::remote::Remote;
+
+/// One host of the app.
+#[derive(Clone)]
+pub struct AppHost {
+    pub name: String,
+    /// The address the health gate reaches it at.
+    pub address: String,
+    pub remote: Arc<dyn Remote>,
+    /// The app's directory there.
+    pub path: String,
+}
+
+impl std::fmt::Debug for AppHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppHost")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// The app's hosts: `hosts` in their order, then hosts with one of `roles` in
+/// profile order, each once. `only` narrows them to the named hosts.
+pub fn app_hosts(
+    profile: &Profile,
+    app: &AppSettings,
+    only: &[String],
+) -> Result<Vec<AppHost>, String> {
+    let mut names: Vec<&str> = app.hosts.iter().map(String::as_str).collect();
+    for h in &profile.hosts {
+        if h.roles.iter().any(|r| app.roles.contains(r)) && !names.contains(&h.name.as_str()) {
+            names.push(&h.name);
+        }
+    }
+    for o in only {
+        if !names.contains(&o.as_str()) {
+            return Err(format!(
+                "`{o}` is not a host of the app {} (its hosts: {})",
+                app.name,
+                names.join(", ")
+            ));
+        }
+    }
+    let cache = SshConfigCache::for_profile(profile);
+    let lookup = |a: &str, u: Option<&str>, p: Option<u16>| cache.get(a, u, p);
+    let mut out = Vec::new();
+    for name in names {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            continue;
+        }
+        let Some(entry) = profile.hosts.iter().find(|h| h.name == name) else {
+            return Err(format!(
+                "the app names `{name}`, which is not a host of the profile"
+            ));
+        };
+        let host = resolve::resolve_entry(profile, entry, &lookup)
+            .map_err(|e: ResolveError| e.to_string())?;
+        out.push(AppHost {
+            path: app.path_on(&host.name),
+            address: host.address.clone(),
+            remote: host.remote(),
+            name: host.name,
+        });
+    }
+    if out.is_empty() {
+        return Err(format!("the app {} has no hosts", app.name));
+    }
+    Ok(out)
+}

@@ -1,0 +1,295 @@
+//! The health gate a host passes after its switch, and the probes of the
+//! post-deploy watch. Requests go from here to each host directly (not through
+//! the load balancer, which would hide which host answers).
+
+use std::time::{Duration, Instant};
+
+use crate::config::app::{AppHealth, WatchSettings};
+use crate::config::{HttpCheck, Thresholds};
+use crate::health::http::run_http_check;
+
+use super::fleet::AppHost;
+
+/// The health URL of `host`.
+pub fn url_for(health: &AppHealth, host: &AppHost) -> String {
+    health
+        .url
+        .replace("{address}", &host.address)
+        .replace("{host}", &host.name)
+}
+
+fn check(health: &AppHealth, url: String, expect_body: Option<String>) -> HttpCheck {
+    HttpCheck {
+        name: "deploy gate".into(),
+        url,
+        expect_status: health.expect_status,
+        expect_body,
+        timeout_secs: health.timeout_secs,
+        ca_file: health.ca_file.clone(),
+        resolve: None,
+        headers: Vec::new(),
+        basic_auth: None,
+    }
+}
+
+/// Passes when the host answers its health URL as expected, within the retries.
+/// `Err` carries the last answer.
+pub async fn pass(health: &AppHealth, host: &AppHost) -> Result<String, String> {
+    let c = check(health, url_for(health, host), health.expect_body.clone());
+    let thresholds = Thresholds::default();
+    let mut last = String::new();
+    for attempt in 1..=health.retries {
+        let r = run_http_check(&c, &thresholds).await;
+        let ok = r.http_status == Some(health.expect_status) && r.error.is_none();
+        if ok {
+            return Ok(format!(
+                "{} answered {} in {:.0} ms",
+                c.url,
+                health.expect_status,
+                r.latency_ms.unwrap_or(0.0)
+            ));
+        }
+        last = r
+            .error
+            .unwrap_or_else(|| format!("status {:?}", r.http_status));
+        if attempt < health.retries {
+            tokio::time::sleep(Duration::from_secs_f64(health.interval_secs)).await;
+        }
+    }
+    Err(format!(
+        "{} failed its health gate after {} tries: {last}",
+        c.url, health.retries
+    ))
+}
+
+/// The URLs the watch probes on `host`: each watched path on the health URL's
+/// origin, else the health URL itself.
+pub fn watch_urls(health: &AppHealth, watch: &WatchSettings, host: &AppHost) -> Vec<String> {
+    let url = url_for(health, host);
+    if watch.paths.is_empty() {
+        return vec![url];
+    }
+    let origin = origin(&url);
+    watch.paths.iter().map(|p| format!("{origin}{p}")).collect()
+}
+
+/// `https://h:8000/healthz?x` → `https://h:8000`.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+/// What a round of probes saw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Samples {
+    pub latencies_ms: Vec<f64>,
+    /// Answers 5xx, or none at all.
+    pub errors: usize,
+}
+
+impl Samples {
+    pub fn total(&self) -> usize {
+        self.latencies_ms.len() + self.errors
+    }
+
+    pub fn error_rate(&self) -> f64 {
+        if self.total() == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.total() as f64
+        }
+    }
+
+    pub fn p95_ms(&self) -> Option<f64> {
+        if self.latencies_ms.is_empty() {
+            return None;
+        }
+        let mut v = self.latencies_ms.clone();
+        v.sort_by(f64::total_cmp);
+        let i = ((v.len() as f64) * 0.95).ceil() as usize;
+        v.get(i.saturating_sub(1).min(v.len() - 1)).copied()
+    }
+
+    pub fn merge(&mut self, other: Samples) {
+        self.latencies_ms.extend(other.latencies_ms);
+        self.errors += other.errors;
+    }
+}
+
+/// Probes each URL once, one after another; 4xx counts as an answer (a page that
+/// is not there is not a broken app), 5xx and no answer as errors.
+pub async fn probe(health: &AppHealth, urls: &[String]) -> Samples {
+    let thresholds = Thresholds::default();
+    let mut s = Samples::default();
+    for url in urls {
+        let c = check(health, url.clone(), None);
+        let r = run_http_check(&c, &thresholds).await;
+        match (r.http_status, r.latency_ms) {
+            (Some(code), Some(ms)) if code < 500 => s.latencies_ms.push(ms),
+            _ => s.errors += 1,
+        }
+    }
+    s
+}
+
+/// Probes `urls` for `rounds` rounds (the watch's baseline, measured before any
+/// switch).
+pub async fn baseline(health: &AppHealth, urls: &[String], rounds: usize) -> Samples {
+    let mut all = Samples::default();
+    for _ in 0..rounds {
+        all.merge(probe(health, urls).await);
+    }
+    all
+}
+
+/// Why the watch would roll back, if it would.
+pub fn regression(watch: &WatchSettings, base: &Samples, now: &Samples) -> Option<String> {
+    if now.total() == 0 {
+        return None;
+    }
+    let rate = now.error_rate();
+    if rate > watch.max_error_rate {
+        return Some(format!(
+            "{:.0}% of probes failed ({} of {}; at most {:.0}% allowed)",
+            rate * 100.0,
+            now.errors,
+            now.total(),
+            watch.max_error_rate * 100.0
+        ));
+    }
+    let p95 = now.p95_ms()?;
+    if let Some(max) = watch.max_p95_ms {
+        if p95 > max {
+            return Some(format!("p95 latency {p95:.0} ms, above {max:.0} ms"));
+        }
+    }
+    if let Some(b) = base.p95_ms() {
+        // A floor keeps a 2 ms baseline from calling 7 ms a regression.
+        let limit = (b * watch.max_p95_ratio).max(b + 20.0);
+        if p95 > limit {
+            return Some(format!(
+                "p95 latency {p95:.0} ms, {:.1}x the {b:.0} ms before the deploy (at most {:.1}x)",
+                p95 / b.max(0.001),
+                watch.max_p95_ratio
+            ));
+        }
+    }
+    None
+}
+
+/// Probes the watch needs before it may roll back before its duration is over.
+const EARLY_VERDICT_PROBES: usize = 20;
+
+/// Runs the watch: probes every host's URLs each interval for the duration; ends
+/// early at the first regression (judged once enough probes are in).
+pub async fn watch(
+    health: &AppHealth,
+    watch: &WatchSettings,
+    urls: &[String],
+    base: &Samples,
+    mut on_round: impl FnMut(&Samples) + Send,
+) -> Result<Samples, (String, Samples)> {
+    let end = Instant::now() + Duration::from_secs_f64(watch.duration_secs);
+    let mut all = Samples::default();
+    let mut rounds = 0usize;
+    while Instant::now() < end {
+        let started = Instant::now();
+        all.merge(probe(health, urls).await);
+        rounds += 1;
+        on_round(&all);
+        // Early judgement needs enough probes that one slow answer is not a verdict.
+        if rounds >= 3 && all.total() >= EARLY_VERDICT_PROBES {
+            if let Some(why) = regression(watch, base, &all) {
+                return Err((why, all));
+            }
+        }
+        let interval = Duration::from_secs_f64(watch.interval_secs);
+        if let Some(rest) = interval.checked_sub(started.elapsed()) {
+            tokio::time::sleep(rest.min(end.saturating_duration_since(Instant::now()))).await;
+        }
+    }
+    match regression(watch, base, &all) {
+        Some(why) => Err((why, all)),
+        None => Ok(all),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watch_settings() -> WatchSettings {
+        WatchSettings {
+            duration_secs: 10.0,
+            paths: vec!["/products/".into()],
+            interval_secs: 0.5,
+            max_error_rate: 0.05,
+            max_p95_ms: None,
+            max_p95_ratio: 3.0,
+        }
+    }
+
+    fn samples(ms: &[f64], errors: usize) -> Samples {
+        Samples {
+            latencies_ms: ms.to_vec(),
+            errors,
+        }
+    }
+
+    #[test]
+    fn a_slower_release_is_a_regression_and_noise_is_not() {
+        let w = watch_settings();
+        let base = samples(&[24.0, 25.0, 26.0, 30.0], 0);
+        assert_eq!(
+            regression(&w, &base, &samples(&[28.0, 35.0, 40.0], 0)),
+            None
+        );
+        let why = regression(&w, &base, &samples(&[120.0, 122.0, 130.0], 0)).unwrap();
+        assert!(why.contains("p95 latency 130 ms"), "{why}");
+        let why = regression(&w, &base, &samples(&[25.0; 10], 2)).unwrap();
+        assert!(why.contains("2 of 12"), "{why}");
+        // Tiny baselines get a floor.
+        let tiny = samples(&[2.0, 2.0], 0);
+        assert_eq!(regression(&w, &tiny, &samples(&[9.0, 10.0], 0)), None);
+        let mut abs = w.clone();
+        abs.max_p95_ms = Some(50.0);
+        assert!(regression(&abs, &base, &samples(&[60.0], 0)).is_some());
+    }
+
+    #[test]
+    fn watched_paths_are_on_the_health_urls_origin() {
+        let host = AppHost {
+            name: "web1".into(),
+            address: "127.0.0.2".into(),
+            remote: std::sync::Arc::new(crate::remote::local::LocalRemote::new("web1")),
+            path: "/srv/shop".into(),
+        };
+        let health = AppHealth {
+            url: "http://{address}:8000/healthz".into(),
+            expect_status: 200,
+            expect_body: Some("ok".into()),
+            timeout_secs: 2.0,
+            retries: 1,
+            interval_secs: 1.0,
+            ca_file: None,
+        };
+        assert_eq!(url_for(&health, &host), "http://127.0.0.2:8000/healthz");
+        assert_eq!(
+            watch_urls(&health, &watch_settings(), &host),
+            ["http://127.0.0.2:8000/products/"]
+        );
+        assert_eq!(origin("https://h/x"), "https://h");
+        assert_eq!(origin("https://h"), "https://h");
+    }
+
+    #[test]
+    fn p95_is_the_value_under_which_95_percent_fall() {
+        let s = samples(&(1..=100).map(f64::from).collect::<Vec<_>>(), 0);
+        assert_eq!(s.p95_ms(), Some(95.0));
+        assert_eq!(samples(&[], 3).p95_ms(), None);
+        assert_eq!(samples(&[], 3).error_rate(), 1.0);
+    }
+}

@@ -1,0 +1,731 @@
+//! `opsctl deploy`: prepare everywhere, then switch in batches behind the health
+//! gate, then watch; any failure puts every host back where it started.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::config::{AppSettings, Environment};
+use crate::ops::audit::{Outcome, operator};
+use crate::ops::engine::{Applied, Change, ChangeError, Progress, StepState};
+use crate::ops::lock::LockSpec;
+use crate::ops::plan::{Plan, Step};
+
+use super::fleet::AppHost;
+use super::layout::{self, ReleaseInfo};
+use super::releases::FleetReleases;
+use super::rolling::{HostState, MoveSteps, Road, set};
+use super::{gate, restart, revision};
+
+/// Rounds of probes the watch's baseline takes before anything switches.
+const BASELINE_ROUNDS: usize = 8;
+
+/// Plan indexes of one host's steps.
+#[derive(Debug, Clone)]
+struct HostSteps {
+    mirror: usize,
+    create: usize,
+    build: Vec<usize>,
+    switch: MoveSteps,
+    record: usize,
+}
+
+pub struct Deploy {
+    plan: Plan,
+    app: AppSettings,
+    hosts: Vec<AppHost>,
+    info: ReleaseInfo,
+    steps: Vec<HostSteps>,
+    migrate: Vec<usize>,
+    watch: Option<usize>,
+    state: Vec<Mutex<HostState>>,
+}
+
+impl Deploy {
+    /// Plans a deploy of `rev` (the app's branch when `None`): resolves it on the
+    /// first host and reads what every host runs now. Changes nothing.
+    pub async fn plan(
+        profile: &str,
+        environment: Environment,
+        app: &AppSettings,
+        hosts: Vec<AppHost>,
+        rev: Option<&str>,
+    ) -> Result<Deploy, String> {
+        let first = hosts.first().ok_or("the app has no hosts")?;
+        let asked = rev.unwrap_or(&app.branch).to_string();
+        let revision = revision::resolve(first, &app.repository, &asked).await?;
+        let now = super::releases::read(&hosts).await;
+        let id = layout::release_id(time::OffsetDateTime::now_utc(), &revision);
+        let info = ReleaseInfo {
+            id,
+            revision,
+            git_ref: asked,
+            deployed_by: operator().replace(char::is_control, " "),
+        };
+        Ok(Self::build(profile, environment, app, hosts, info, &now))
+    }
+
+    fn build(
+        profile: &str,
+        environment: Environment,
+        app: &AppSettings,
+        hosts: Vec<AppHost>,
+        info: ReleaseInfo,
+        now: &FleetReleases,
+    ) -> Deploy {
+        let short = super::releases::short(&info.revision).to_string();
+        let mut plan = Plan::new(
+            "deploy",
+            format!("{} {}", app.name, info.git_ref),
+            format!(
+                "Deploy {} {} ({short}) as release {}",
+                app.name, info.git_ref, info.id
+            ),
+            profile,
+            environment,
+        );
+        let plan_id = plan.id.clone();
+        let step_timeout = std::time::Duration::from_secs_f64(app.step_timeout_secs);
+        let mut idx: Vec<HostSteps> = Vec::new();
+        let mut state = Vec::new();
+        for h in &hosts {
+            let started_on = now
+                .hosts
+                .iter()
+                .find(|r| r.host == h.name)
+                .and_then(|r| (!r.current.is_empty()).then(|| r.current.clone()));
+            if started_on.is_none() {
+                plan.warnings.push(format!(
+                    "{}: no current release (a first deploy: a failure cannot switch it back)",
+                    h.name
+                ));
+            }
+            state.push(Mutex::new(HostState {
+                started_on,
+                ..HostState::default()
+            }));
+            let mirror = push(
+                &mut plan,
+                Step::remote(
+                    &h.name,
+                    "update the repository mirror",
+                    &layout::update_mirror(&h.path, &app.repository, step_timeout),
+                ),
+            );
+            let create = push(
+                &mut plan,
+                Step::remote(
+                    &h.name,
+                    format!("make release {}", info.id),
+                    &layout::create_release(
+                        &h.path,
+                        &info,
+                        &app.linked_files,
+                        &app.linked_dirs,
+                        step_timeout,
+                    ),
+                ),
+            );
+            let dir = layout::release_dir(&h.path, &info.id);
+            let build = app
+                .build
+                .iter()
+                .map(|argv| {
+                    push(
+                        &mut plan,
+                        Step::remote(
+                            &h.name,
+                            format!("build: {}", argv.join(" ")),
+                            &layout::in_dir(&dir, argv, step_timeout),
+                        ),
+                    )
+                })
+                .collect();
+            idx.push(HostSteps {
+                mirror,
+                create,
+                build,
+                switch: MoveSteps {
+                    switch: 0,
+                    restart: None,
+                    gate: 0,
+                },
+                record: 0,
+            });
+        }
+        let migrate = match hosts.first() {
+            Some(h) => {
+                let dir = layout::release_dir(&h.path, &info.id);
+                app.migrate
+                    .iter()
+                    .map(|argv| {
+                        push(
+                            &mut plan,
+                            Step::remote(
+                                &h.name,
+                                format!("migrate (once): {}", argv.join(" ")),
+                                &layout::in_dir(&dir, argv, step_timeout),
+                            ),
+                        )
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        for (i, h) in hosts.iter().enumerate() {
+            let switch = push(
+                &mut plan,
+                Step::remote(
+                    &h.name,
+                    format!("switch current to {}", info.id),
+                    &layout::switch(&h.path, &info.id, &plan_id),
+                ),
+            );
+            let restart = restart::command(&h.path, &app.restart).map(|cmd| {
+                push(
+                    &mut plan,
+                    Step::remote(&h.name, format!("restart ({})", strategy_name(app)), &cmd),
+                )
+            });
+            let gate = push(
+                &mut plan,
+                Step {
+                    on: Some(h.name.clone()),
+                    what: format!(
+                        "health gate: GET {} expects {}{} ({} tries)",
+                        gate::url_for(&app.health, h),
+                        app.health.expect_status,
+                        app.health
+                            .expect_body
+                            .as_ref()
+                            .map(|b| format!(" and {b:?}"))
+                            .unwrap_or_default(),
+                        app.health.retries
+                    ),
+                    argv: None,
+                    sql: None,
+                },
+            );
+            idx[i].switch = MoveSteps {
+                switch,
+                restart,
+                gate,
+            };
+        }
+        let watch = app.watch.as_ref().map(|w| {
+            push(
+                &mut plan,
+                Step::local(format!(
+                    "watch {:.0}s: {}; roll back on >{:.0}% errors or p95 >{:.1}x{}",
+                    w.duration_secs,
+                    if w.paths.is_empty() {
+                        "the health URLs".to_string()
+                    } else {
+                        w.paths.join(", ")
+                    },
+                    w.max_error_rate * 100.0,
+                    w.max_p95_ratio,
+                    w.max_p95_ms
+                        .map(|ms| format!(" or >{ms:.0} ms"))
+                        .unwrap_or_default()
+                )),
+            )
+        });
+        for (i, h) in hosts.iter().enumerate() {
+            idx[i].record = push(
+                &mut plan,
+                Step::remote(
+                    &h.name,
+                    format!(
+                        "record in revisions.log, keep {} releases",
+                        app.keep_releases
+                    ),
+                    &layout::append_revisions_log(
+                        &h.path,
+                        &layout::revisions_line(
+                            &info.git_ref,
+                            &info.revision,
+                            &info.id,
+                            &info.deployed_by,
+                        ),
+                    ),
+                ),
+            );
+        }
+        if hosts.len() > app.batch_size {
+            plan.warnings.push(format!(
+                "rolling: {} host(s) at a time; a failed gate puts every switched host back",
+                app.batch_size
+            ));
+        }
+        Deploy {
+            plan,
+            app: app.clone(),
+            hosts,
+            info,
+            steps: idx,
+            migrate,
+            watch,
+            state,
+        }
+    }
+
+    pub fn release(&self) -> &ReleaseInfo {
+        &self.info
+    }
+
+    fn snapshot(&self) -> Vec<HostState> {
+        self.state
+            .iter()
+            .map(|s| s.lock().map(|s| s.clone()).unwrap_or_default())
+            .collect()
+    }
+
+    /// Puts every host back where it started and removes the new release. Returns
+    /// one line per host that could not be put back.
+    async fn undo(&self, road: &Road<'_>) -> Vec<String> {
+        let backs = self
+            .hosts
+            .iter()
+            .zip(&self.state)
+            .map(|(h, s)| road.put_back(h, s));
+        let mut problems: Vec<String> = futures::future::join_all(backs)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        for (h, s) in self.hosts.iter().zip(&self.state) {
+            let st = s.lock().map(|s| s.clone()).unwrap_or_default();
+            if st.created && !st.switched {
+                match h
+                    .remote
+                    .run(&layout::remove_release(&h.path, &self.info.id))
+                    .await
+                {
+                    Ok(o) if o.success() => set(s, |s| s.created = false),
+                    Ok(o) => problems.push(format!(
+                        "{}: release {} left in place: {}",
+                        h.name,
+                        self.info.id,
+                        o.stderr_lossy().trim()
+                    )),
+                    Err(e) => problems.push(format!(
+                        "{}: release {} left in place: {e}",
+                        h.name, self.info.id
+                    )),
+                }
+            }
+        }
+        for p in &problems {
+            road.warn(p);
+        }
+        problems
+    }
+
+    /// Where every host ended: `web1 on 2026…_61c13bf, web2 on …`.
+    fn whereabouts(&self) -> String {
+        self.hosts
+            .iter()
+            .zip(self.snapshot())
+            .map(|(h, s)| {
+                let on = if s.switched {
+                    self.info.id.clone()
+                } else {
+                    s.started_on.clone().unwrap_or_else(|| "no release".into())
+                };
+                format!("{} on {on}", h.name)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    async fn prepare(&self, road: &Road<'_>) -> Result<(), String> {
+        let step_timeout = std::time::Duration::from_secs_f64(self.app.step_timeout_secs);
+        let work =
+            self.hosts
+                .iter()
+                .zip(&self.steps)
+                .zip(&self.state)
+                .map(|((h, idx), st)| async move {
+                    road.run(
+                        idx.mirror,
+                        h,
+                        &layout::update_mirror(&h.path, &self.app.repository, step_timeout),
+                    )
+                    .await?;
+                    set(st, |s| s.created = true);
+                    road.run(
+                        idx.create,
+                        h,
+                        &layout::create_release(
+                            &h.path,
+                            &self.info,
+                            &self.app.linked_files,
+                            &self.app.linked_dirs,
+                            step_timeout,
+                        ),
+                    )
+                    .await?;
+                    let dir = layout::release_dir(&h.path, &self.info.id);
+                    for (argv, &i) in self.app.build.iter().zip(&idx.build) {
+                        road.run(i, h, &layout::in_dir(&dir, argv, step_timeout))
+                            .await?;
+                    }
+                    Ok::<(), super::rolling::StepFailure>(())
+                });
+        let failures: Vec<String> = futures::future::join_all(work)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .map(|f| f.to_string())
+            .collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        }
+    }
+
+    async fn migrate(&self, road: &Road<'_>) -> Result<(), String> {
+        let Some(h) = self.hosts.first() else {
+            return Ok(());
+        };
+        let step_timeout = std::time::Duration::from_secs_f64(self.app.step_timeout_secs);
+        let dir = layout::release_dir(&h.path, &self.info.id);
+        for (argv, &i) in self.app.migrate.iter().zip(&self.migrate) {
+            road.run(i, h, &layout::in_dir(&dir, argv, step_timeout))
+                .await
+                .map_err(|f| f.to_string())?;
+        }
+        Ok(())
+    }
+
+    async fn switch_all(&self, road: &Road<'_>) -> Result<(), String> {
+        let all: Vec<usize> = (0..self.hosts.len()).collect();
+        for batch in all.chunks(self.app.batch_size.max(1)) {
+            let moves = batch.iter().map(|&i| {
+                road.move_host(
+                    &self.hosts[i],
+                    &self.info.id,
+                    self.steps[i].switch,
+                    &self.state[i],
+                )
+            });
+            let failures: Vec<String> = futures::future::join_all(moves)
+                .await
+                .into_iter()
+                .filter_map(Result::err)
+                .map(|f| f.to_string())
+                .collect();
+            if !failures.is_empty() {
+                return Err(failures.join("; "));
+            }
+        }
+        Ok(())
+    }
+
+    async fn record(&self, road: &Road<'_>) {
+        let line = layout::revisions_line(
+            &self.info.git_ref,
+            &self.info.revision,
+            &self.info.id,
+            &self.info.deployed_by,
+        );
+        for ((h, idx), st) in self.hosts.iter().zip(&self.steps).zip(&self.state) {
+            if let Err(f) = road
+                .run(idx.record, h, &layout::append_revisions_log(&h.path, &line))
+                .await
+            {
+                road.warn(&f.to_string());
+            }
+            let protect: Vec<String> = st
+                .lock()
+                .ok()
+                .and_then(|s| s.started_on.clone())
+                .into_iter()
+                .collect();
+            match h
+                .remote
+                .run(&layout::prune(&h.path, self.app.keep_releases, &protect))
+                .await
+            {
+                Ok(o) if o.success() => {
+                    for l in o.stdout_lossy().lines() {
+                        road.say(&format!("{}: {l}", h.name));
+                    }
+                }
+                Ok(o) => road.warn(&format!("{}: pruning: {}", h.name, o.stderr_lossy().trim())),
+                Err(e) => road.warn(&format!("{}: pruning: {e}", h.name)),
+            }
+        }
+    }
+}
+
+fn strategy_name(app: &AppSettings) -> &'static str {
+    use crate::config::RestartStrategy::*;
+    match app.restart.strategy {
+        GunicornUsr2 => "gunicorn USR2, then WINCH+TERM of the old master",
+        GunicornHup => "gunicorn HUP",
+        SystemdRestart => "systemctl restart",
+        SystemdReload => "systemctl reload",
+        Command => "the app's restart command",
+        None => "none",
+    }
+}
+
+/// A deploy's failure, with where every host ended.
+fn failed(what: &str, why: &str, ends: &str, problems: &[String], output: String) -> ChangeError {
+    let mut detail = format!("{what} failed: {why}; every host is back where it started ({ends})");
+    if !problems.is_empty() {
+        detail = format!(
+            "{what} failed: {why}; NOT every host could be put back: {} (hosts: {ends})",
+            problems.join("; ")
+        );
+    }
+    ChangeError::Failed { detail, output }
+}
+
+#[async_trait]
+impl Change for Deploy {
+    fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    fn lock(&self) -> Option<LockSpec> {
+        self.hosts.first().map(|h| LockSpec {
+            host: h.name.clone(),
+            remote: h.remote.clone(),
+            app_path: h.path.clone(),
+        })
+    }
+
+    async fn run(&mut self, progress: &mut dyn Progress) -> Result<Applied, ChangeError> {
+        let steps = self.plan.steps.clone();
+        let plan_id = self.plan.id.clone();
+        let this = &*self;
+        let road = Road::new(&this.app, &plan_id, &steps, progress);
+
+        // The watch's baseline: the release every host runs now.
+        let watch_urls: Vec<String> = match &this.app.watch {
+            Some(w) => this
+                .hosts
+                .iter()
+                .flat_map(|h| gate::watch_urls(&this.app.health, w, h))
+                .collect(),
+            None => Vec::new(),
+        };
+        let base = if this.app.watch.is_some() {
+            gate::baseline(&this.app.health, &watch_urls, BASELINE_ROUNDS).await
+        } else {
+            gate::Samples::default()
+        };
+
+        if let Err(why) = this.prepare(&road).await {
+            let problems = this.undo(&road).await;
+            return Err(failed(
+                "prepare",
+                &why,
+                &this.whereabouts(),
+                &problems,
+                road.output(),
+            ));
+        }
+        road.say(&format!("release {} is ready on every host", this.info.id));
+        if let Err(why) = this.migrate(&road).await {
+            let problems = this.undo(&road).await;
+            return Err(failed(
+                "migrate",
+                &why,
+                &this.whereabouts(),
+                &problems,
+                road.output(),
+            ));
+        }
+        if let Err(why) = this.switch_all(&road).await {
+            road.say(&format!("{why}; putting every switched host back"));
+            let problems = this.undo(&road).await;
+            return Err(failed(
+                "switch",
+                &why,
+                &this.whereabouts(),
+                &problems,
+                road.output(),
+            ));
+        }
+        if let (Some(w), Some(i)) = (&this.app.watch, this.watch) {
+            road.mark(i, StepState::Started);
+            let said = |s: &gate::Samples| {
+                tracing::debug!(probes = s.total(), errors = s.errors, "watch round");
+            };
+            match gate::watch(&this.app.health, w, &watch_urls, &base, said).await {
+                Ok(s) => {
+                    road.say(&format!(
+                        "watch: {} probes, {} errors, p95 {:.0} ms (before: {:.0} ms)",
+                        s.total(),
+                        s.errors,
+                        s.p95_ms().unwrap_or(0.0),
+                        base.p95_ms().unwrap_or(0.0)
+                    ));
+                    road.mark(i, StepState::Done);
+                }
+                Err((why, _)) => {
+                    road.mark(i, StepState::Failed(why.clone()));
+                    road.say(&format!("watch: {why}; rolling back every host"));
+                    let problems = this.undo(&road).await;
+                    let detail = if problems.is_empty() {
+                        format!(
+                            "rolled back by the post-deploy watch: {why}; every host is back where it started ({})",
+                            this.whereabouts()
+                        )
+                    } else {
+                        format!(
+                            "the post-deploy watch saw {why}, and NOT every host could be put back: {}",
+                            problems.join("; ")
+                        )
+                    };
+                    return Ok(Applied {
+                        outcome: Outcome::RolledBack,
+                        detail,
+                        output: road.output(),
+                    });
+                }
+            }
+        }
+        this.record(&road).await;
+        Ok(Applied {
+            outcome: Outcome::Ok,
+            detail: format!(
+                "deployed {} ({}) as release {} on {}",
+                this.info.git_ref,
+                super::releases::short(&this.info.revision),
+                this.info.id,
+                this.hosts
+                    .iter()
+                    .map(|h| h.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            output: road.output(),
+        })
+    }
+
+    async fn interrupted(&mut self) -> String {
+        let steps = self.plan.steps.clone();
+        let plan_id = self.plan.id.clone();
+        let mut quiet = crate::ops::engine::Quiet;
+        let road = Road::new(&self.app, &plan_id, &steps, &mut quiet);
+        let problems = self.undo(&road).await;
+        if problems.is_empty() {
+            format!(
+                "stopped; every host is back where it started ({})",
+                self.whereabouts()
+            )
+        } else {
+            format!(
+                "stopped; NOT every host could be put back: {} ({})",
+                problems.join("; "),
+                self.whereabouts()
+            )
+        }
+    }
+}
+
+/// For tests: the plan of a deploy whose revision and hosts' state are known.
+#[cfg(test)]
+pub(crate) fn planned(
+    app: &AppSettings,
+    hosts: Vec<AppHost>,
+    info: ReleaseInfo,
+    now: &FleetReleases,
+) -> Deploy {
+    Deploy::build("shop", Environment::Production, app, hosts, info, now)
+}
+
+/// Appends a step to the plan; its index.
+fn push(plan: &mut Plan, s: Step) -> usize {
+    plan.steps.push(s);
+    plan.steps.len() - 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::deploy::releases::parse_listing;
+
+    fn app() -> AppSettings {
+        let text = r#"
+name = "shop"
+path = "/srv/{host}/shop"
+hosts = ["web1", "web2"]
+repository = "/srv/git/shop.git"
+linked_files = [".env"]
+build = [["python", "manage.py", "collectstatic", "--noinput"]]
+migrate = [["python", "manage.py", "migrate", "--noinput"]]
+[health]
+url = "http://{address}:8000/healthz"
+expect_body = "ok"
+[watch]
+duration_secs = 30
+paths = ["/products/"]
+"#;
+        toml::from_str(text).unwrap()
+    }
+
+    fn host(name: &str, addr: &str) -> AppHost {
+        AppHost {
+            name: name.into(),
+            address: addr.into(),
+            remote: std::sync::Arc::new(crate::remote::local::LocalRemote::new(name)),
+            path: format!("/srv/{name}/shop"),
+        }
+    }
+
+    #[test]
+    fn a_deploy_prepares_everywhere_migrates_once_then_switches_host_by_host() {
+        let info = ReleaseInfo {
+            id: "20261202031500_82fc383".into(),
+            revision: "82fc3839ab0316f926233287cc311f85eb9abaf8".into(),
+            git_ref: "v2".into(),
+            deployed_by: "ana".into(),
+        };
+        let now = FleetReleases::new(vec![
+            parse_listing("web1", "CURRENT\treleases/r1\nREL\tr1\tabc\tv1\troot\t\n"),
+            parse_listing("web2", "CURRENT\t\n"),
+        ]);
+        let d = planned(
+            &app(),
+            vec![host("web1", "127.0.0.2"), host("web2", "127.0.0.3")],
+            info,
+            &now,
+        );
+        let lines = d.plan().summary_lines();
+        let want = [
+            "1. web1: update the repository mirror",
+            "2. web1: make release 20261202031500_82fc383",
+            "3. web1: build: python manage.py collectstatic --noinput",
+            "4. web2: update the repository mirror",
+            "5. web2: make release 20261202031500_82fc383",
+            "6. web2: build: python manage.py collectstatic --noinput",
+            "7. web1: migrate (once): python manage.py migrate --noinput",
+            "8. web1: switch current to 20261202031500_82fc383",
+            "9. web1: restart (gunicorn USR2, then WINCH+TERM of the old master)",
+            "10. web1: health gate: GET http://127.0.0.2:8000/healthz expects 200 and \"ok\" (10 tries)",
+            "11. web2: switch current to 20261202031500_82fc383",
+        ];
+        assert_eq!(&lines[..want.len()], want, "{lines:#?}");
+        assert!(lines.iter().any(|l| l.contains("watch 30s: /products/")));
+        // web2 has no release yet: the plan says a failure cannot switch it back.
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("! web2: no current release")),
+            "{lines:#?}"
+        );
+        let json = serde_json::to_value(d.plan()).unwrap();
+        let build = &json["steps"][2]["argv"];
+        assert_eq!(build[4], "/srv/web1/shop/releases/20261202031500_82fc383");
+        assert_eq!(build[5], "python");
+        assert_eq!(d.lock().unwrap().dir(), "/srv/web1/shop/.opsctl-lock");
+        assert_eq!(d.state[0].lock().unwrap().started_on.as_deref(), Some("r1"));
+    }
+}
