@@ -291,6 +291,42 @@ sandbox_write_profile() {
                     echo "slow_log = { host = \"$dbhost\", path = \"$SANDBOX_MARIADB_SLOW_LOG\" }"
                 fi
             fi
+            # The shop, deployed to the web hosts Capistrano style (opsctl deploy/rollback).
+            if [[ -n "${SANDBOX_DEPLOY_DIR:-}" && -n "${SANDBOX_GIT_REPO:-}" ]]; then
+                local py="$SANDBOX_PYTHON"
+                echo
+                echo '[app]'
+                echo 'name = "shop"'
+                echo "path = \"$SANDBOX_DEPLOY_DIR/{host}\""
+                echo 'roles = ["web"]'
+                echo "repository = \"$SANDBOX_GIT_REPO\""
+                echo 'branch = "v1"'
+                echo 'keep_releases = 5'
+                echo 'linked_files = [".env"]'
+                echo 'linked_dirs = ["log"]'
+                echo "build = [[\"$py\", \"manage.py\", \"collectstatic\", \"--noinput\", \"-v0\"]]"
+                echo "migrate = [[\"$py\", \"manage.py\", \"migrate\", \"--noinput\", \"-v0\"], [\"$py\", \"manage.py\", \"migrate\", \"--database\", \"reports\", \"--noinput\", \"-v0\"]]"
+                echo 'step_timeout_secs = 120'
+                echo
+                echo '[app.restart]'
+                echo 'strategy = "gunicorn-usr2"'
+                echo 'pid_file = "shared/tmp/gunicorn.pid"'
+                echo 'timeout_secs = 60'
+                echo 'settle_secs = 4'
+                echo "start = [\"$SANDBOX_GUNICORN_START\", \"{host}\"]"
+                echo
+                echo '[app.health]'
+                echo "url = \"http://{address}:$SANDBOX_GUNICORN_PORT/healthz\""
+                echo 'expect_body = "ok"'
+                echo 'timeout_secs = 3'
+                echo 'retries = 10'
+                echo 'interval_secs = 0.5'
+                echo
+                echo '[app.watch]'
+                echo 'duration_secs = 10'
+                echo 'paths = ["/products/"]'
+                echo 'interval_secs = 0.25'
+            fi
             for ((n = 1; n <= SANDBOX_HOSTS; n++)); do
                 name="$(site_host_name "$n")"
                 role="$(site_host_role "$n")"
