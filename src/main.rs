@@ -44,6 +44,8 @@ enum Commands {
     Health(cli::health::HealthArgs),
     /// Live statements and sessions of a database; EXPLAIN; cancel and kill.
     Queries(cli::queries::QueriesArgs),
+    /// The changes recorded in this machine's audit log, oldest first.
+    Audit(cli::audit::AuditArgs),
     /// Validate profiles, print the resolved profile, show where opsctl looks.
     #[command(subcommand)]
     Config(cli::config::ConfigCommand),
@@ -68,6 +70,8 @@ fn main() -> ExitCode {
     let inventory = cli.inventory.as_deref();
     let result = match &cli.command {
         Some(Commands::Digest(args)) => cli::digest::run(args, profile, inventory),
+        // The log is this machine's, whatever the profile: none is loaded.
+        Some(Commands::Audit(args)) => cli::audit::run(args),
         Some(Commands::Config(cmd)) => cli::config::run(cmd, profile, inventory),
         Some(Commands::Health(args)) => with_profile(profile, inventory, |p| async move {
             cli::health::run(&p, args).await
