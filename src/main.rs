@@ -53,6 +53,8 @@ enum Commands {
     /// The deploy lock: who holds it; break it.
     #[command(subcommand)]
     Lock(cli::deploy::LockCommand),
+    /// The changes recorded in this machine's audit log, oldest first.
+    Audit(cli::audit::AuditArgs),
     /// Validate profiles, print the resolved profile, show where opsctl looks.
     #[command(subcommand)]
     Config(cli::config::ConfigCommand),
@@ -77,6 +79,8 @@ fn main() -> ExitCode {
     let inventory = cli.inventory.as_deref();
     let result = match &cli.command {
         Some(Commands::Digest(args)) => cli::digest::run(args, profile, inventory),
+        // The log is this machine's, whatever the profile: none is loaded.
+        Some(Commands::Audit(args)) => cli::audit::run(args),
         Some(Commands::Config(cmd)) => cli::config::run(cmd, profile, inventory),
         Some(Commands::Health(args)) => with_profile(profile, inventory, |p| async move {
             cli::health::run(&p, args).await

@@ -1,12 +1,14 @@
 //! Faces of the engine on the command line: one module per subcommand, each with
 //! its clap arguments and a `run` that returns the process exit code.
 
+pub mod audit;
 pub mod config;
 pub mod console;
 pub mod deploy;
 pub mod digest;
 pub mod health;
 pub mod queries;
+pub mod since;
 pub mod table;
 
 /// Writes text that goes to the user, secrets scrubbed (see `config::secrets`).

@@ -8,6 +8,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use super::feed::Need;
 use crate::db::model::Report;
 use crate::health::{CheckResult, HostHealth};
+use crate::ops::AuditRecord;
 use crate::sql::digest::window::WindowDigest;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +75,13 @@ pub enum Event {
         tag: String,
         reason: String,
     },
+    /// The local audit log, read because it changed (or for the first time).
+    Audit {
+        /// Where the log is (the empty state names it).
+        path: String,
+        /// Shared, not copied: a long log is not cloned on the UI task.
+        result: Result<Arc<AuditSnapshot>, String>,
+    },
     /// The process was asked to stop (SIGTERM, SIGHUP).
     Terminate,
 }
@@ -88,4 +96,24 @@ impl Event {
             _ => None,
         }
     }
+}
+
+/// The audit log as the Audit tab shows it: every record, oldest first (a
+/// record's index here is what the tab knows it by).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditSnapshot {
+    pub entries: Vec<AuditEntry>,
+    /// Lines of the log that are not records (1-based).
+    pub bad_lines: Vec<usize>,
+}
+
+/// One record, its time read once (sorting, local display).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub record: AuditRecord,
+    /// Microseconds since the epoch; `None` when `at` is not a time.
+    pub at_us: Option<i64>,
+    /// Seconds east of UTC of this machine's zone at that time, for showing it
+    /// in local time (found by the feed: the view does no IO).
+    pub utc_offset_s: i32,
 }

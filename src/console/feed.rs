@@ -23,6 +23,8 @@ pub enum Need {
     LogTail { host: usize, target: LogTarget },
     /// Statements and sessions of the profile's database `db`, at the interval.
     Queries { db: String },
+    /// The local audit log, read again whenever it changes.
+    AuditLog,
 }
 
 /// One piece of work a view asks for (an EXPLAIN, a change to production); its

@@ -493,3 +493,110 @@ pub fn busy_report(statements: usize, sessions: usize, seed: u64) -> crate::db::
         interval_s: Some(2.0),
     }
 }
+
+/// Where the audit fixtures say the log is.
+pub const AUDIT_PATH: &str = "/home/ana/.local/state/opsctl/audit.jsonl";
+
+/// A week of changes on the shop (one of each outcome, a failed deploy with its
+/// steps and output), written from a machine an hour east of UTC, and one line
+/// of the log that is not a record.
+pub fn audit_log() -> super::event::AuditSnapshot {
+    use crate::ops::{AuditRecord, Outcome};
+    let rec = |at: &str,
+               who: &str,
+               env: &str,
+               change: &str,
+               target: &str,
+               outcome: Outcome,
+               detail: &str,
+               ms: f64| AuditRecord {
+        at: at.into(),
+        who: who.into(),
+        profile: "shop-prod".into(),
+        environment: env.into(),
+        change: change.into(),
+        target: target.into(),
+        outcome,
+        detail: detail.into(),
+        plan_id: format!("{change}-{}", &at[..10]),
+        steps: Vec::new(),
+        duration_ms: ms,
+        output_tail: String::new(),
+    };
+    let mut records = vec![
+        rec(
+            "2026-11-11T09:12:03Z",
+            "ana@ops1",
+            "staging",
+            "deploy",
+            "web (3 hosts)",
+            Outcome::Ok,
+            "release 2026.11.11-1 live on web1, web2, web3",
+            48_200.0,
+        ),
+        rec(
+            "2026-11-14T16:40:51Z",
+            "ben@laptop",
+            "production",
+            "query.cancel",
+            "shop: pid 4107",
+            Outcome::Refused,
+            "read-only profile: changes are refused",
+            0.0,
+        ),
+        rec(
+            "2026-11-17T22:05:10Z",
+            "ana@ops1",
+            "production",
+            "deploy",
+            "web (3 hosts)",
+            Outcome::RolledBack,
+            "health gate failed on web2 (HTTP 502); every host back on 2026.11.10-2",
+            95_400.0,
+        ),
+        rec(
+            "2026-11-18T08:30:00Z",
+            "war-room",
+            "production",
+            "query.kill",
+            "shop: pid 4110",
+            Outcome::Ok,
+            "session 4110 ended",
+            31.0,
+        ),
+        rec(
+            "2026-11-18T10:58:22Z",
+            "ana@ops1",
+            "production",
+            "deploy",
+            "web (3 hosts)",
+            Outcome::Failed,
+            "web1: git fetch failed: exit 128\nlock released; web1 left on 2026.11.10-2",
+            7_350.0,
+        ),
+    ];
+    if let Some(last) = records.last_mut() {
+        last.steps = vec![
+            "lock deploy on shop-prod".into(),
+            "web1: git -C /srv/shop/repo fetch origin".into(),
+            "web1: checkout release 2026.11.18-1 into /srv/shop/releases/2026.11.18-1".into(),
+            "web1: switch current -> releases/2026.11.18-1".into(),
+            "web1: systemctl reload gunicorn-shop".into(),
+        ];
+        last.output_tail = "fatal: unable to access 'https://git.example/shop.git/': \
+                            Could not resolve host: git.example\nexit status 128"
+            .into();
+    }
+    let entries = records
+        .into_iter()
+        .map(|record| super::event::AuditEntry {
+            at_us: record.at_micros(),
+            utc_offset_s: 3600,
+            record,
+        })
+        .collect();
+    super::event::AuditSnapshot {
+        entries,
+        bad_lines: vec![4],
+    }
+}

@@ -1158,3 +1158,231 @@ fn palette_switches_database() {
     key(&mut app, KeyCode::Enter);
     assert!(render(&mut app).contains("no database `nope`"));
 }
+
+// ---- the Audit tab ----
+
+use super::event::AuditSnapshot;
+use super::views::audit::{self, AuditView};
+
+fn audit_view(app: &App) -> &AuditView {
+    app.view::<AuditView>()
+        .expect("the audit view is registered")
+}
+
+/// The Audit tab, the log read as `snapshot`.
+fn on_audit(width: u16, height: u16, snapshot: AuditSnapshot) -> App {
+    let mut app = fixtures::mixed_fleet(Environment::Production, width, height);
+    keys(&mut app, "4");
+    assert_eq!(app.context(), audit::CONTEXT);
+    app.update(Event::Audit {
+        path: fixtures::AUDIT_PATH.into(),
+        result: Ok(std::sync::Arc::new(snapshot)),
+    });
+    app.prepare();
+    app
+}
+
+fn audit_order(app: &App) -> Vec<String> {
+    let v = audit_view(app);
+    let entries = &v.log.as_ref().unwrap().entries;
+    v.table
+        .rows()
+        .iter()
+        .filter_map(|r| r.key())
+        .map(|&i| entries[i].record.at.clone())
+        .collect()
+}
+
+#[test]
+fn audit_120x30() {
+    let mut app = on_audit(120, 30, fixtures::audit_log());
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn audit_80x24() {
+    let mut app = on_audit(80, 24, fixtures::audit_log());
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn audit_filtered() {
+    let mut app = on_audit(120, 30, fixtures::audit_log());
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "deploy");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(audit_order(&app).len(), 3);
+    insta::assert_snapshot!(render(&mut app));
+    // `!` negates, Esc clears.
+    key(&mut app, KeyCode::Char('/'));
+    for _ in "deploy".chars() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    keys(&mut app, "!production");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(audit_order(&app), ["2026-11-11T09:12:03Z"]);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(audit_order(&app).len(), 5);
+}
+
+#[test]
+fn audit_record_pane() {
+    let mut app = on_audit(120, 30, fixtures::audit_log());
+    // Newest first: the failed deploy is selected.
+    key(&mut app, KeyCode::Enter);
+    let pane = audit_view(&app).record.clone().expect("the record is open");
+    assert_eq!(pane.index, 4);
+    insta::assert_snapshot!(render(&mut app));
+    key(&mut app, KeyCode::Esc);
+    assert!(audit_view(&app).record.is_none());
+    assert_eq!(app.context(), audit::CONTEXT, "Esc closes the record only");
+}
+
+#[test]
+fn audit_empty() {
+    let mut app = on_audit(100, 16, AuditSnapshot::default());
+    let text = render(&mut app);
+    assert!(
+        text.contains(&format!(
+            "no changes recorded yet (audit log: {})",
+            fixtures::AUDIT_PATH
+        )),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn audit_is_newest_first_and_sorts_by_column() {
+    let mut app = on_audit(120, 30, fixtures::audit_log());
+    let order = audit_order(&app);
+    assert_eq!(
+        order.first().map(String::as_str),
+        Some("2026-11-18T10:58:22Z")
+    );
+    assert_eq!(
+        order.last().map(String::as_str),
+        Some("2026-11-11T09:12:03Z")
+    );
+    keys(&mut app, "S");
+    assert_eq!(
+        audit_order(&app).first().map(String::as_str),
+        Some("2026-11-11T09:12:03Z"),
+        "reversed: oldest first"
+    );
+    // s five times: AT, WHO, ENV, CHANGE, TARGET -> OUTCOME, worst first.
+    keys(&mut app, "sssss");
+    assert_eq!(audit_view(&app).table.sort_column(), 5);
+    let v = audit_view(&app);
+    let entries = &v.log.as_ref().unwrap().entries;
+    let first = v.table.rows()[0].key().copied().unwrap();
+    assert_eq!(entries[first].record.outcome, crate::ops::Outcome::Failed);
+    assert!(render(&mut app).contains("OUTCOME▼"));
+}
+
+#[test]
+fn audit_read_only_while_shown_and_new_records_keep_the_selection() {
+    let mut app = fixtures::mixed_fleet(Environment::Production, 120, 30);
+    let wants = |app: &App| app.needs().contains(&Need::AuditLog);
+    assert!(!wants(&app));
+    keys(&mut app, "4");
+    assert!(wants(&app));
+    let mut log = fixtures::audit_log();
+    app.update(Event::Audit {
+        path: fixtures::AUDIT_PATH.into(),
+        result: Ok(std::sync::Arc::new(log.clone())),
+    });
+    app.prepare();
+    keys(&mut app, "j");
+    assert_eq!(audit_view(&app).table.selected(), Some(&3));
+    // A change is recorded: it comes on top, the selection stays.
+    let mut newer = log.entries[0].clone();
+    newer.record.at = "2026-11-18T11:00:00Z".into();
+    newer.at_us = newer.record.at_micros();
+    log.entries.push(newer);
+    app.update(Event::Audit {
+        path: fixtures::AUDIT_PATH.into(),
+        result: Ok(std::sync::Arc::new(log)),
+    });
+    app.prepare();
+    assert_eq!(audit_view(&app).table.selected(), Some(&3));
+    assert_eq!(audit_order(&app)[0], "2026-11-18T11:00:00Z");
+    // A failed read keeps the records and says why.
+    app.update(Event::Audit {
+        path: fixtures::AUDIT_PATH.into(),
+        result: Err("permission denied".into()),
+    });
+    let text = render(&mut app);
+    assert!(
+        text.contains("cannot read the audit log: permission denied"),
+        "{text}"
+    );
+    assert!(text.contains("6 changes recorded"), "{text}");
+    keys(&mut app, "1");
+    assert!(!wants(&app));
+}
+
+#[test]
+fn audit_frozen_holds_the_new_read() {
+    let mut app = on_audit(120, 30, AuditSnapshot::default());
+    keys(&mut app, "f");
+    app.update(Event::Audit {
+        path: fixtures::AUDIT_PATH.into(),
+        result: Ok(std::sync::Arc::new(fixtures::audit_log())),
+    });
+    assert!(render(&mut app).contains("no changes recorded yet"));
+    keys(&mut app, "f");
+    assert!(render(&mut app).contains("5 changes recorded"));
+}
+
+#[test]
+fn audit_outcomes_take_the_theme_colours() {
+    use crate::ops::Outcome;
+    let mut app = on_audit(120, 30, fixtures::audit_log());
+    app.prepare();
+    let mut term = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
+    term.draw(|f| ui::draw(f, &app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let line = |y: u16| -> String {
+        (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect()
+    };
+    let header = (0..buf.area.height)
+        .find(|&y| line(y).contains("OUTCOME"))
+        .unwrap();
+    let text = line(header);
+    let col = text[..text.find("OUTCOME").unwrap()].chars().count() as u16;
+    let mut seen = Vec::new();
+    // The first row is selected: the selection's colours cover it.
+    for y in header + 2..header + 6 {
+        let word: String = (col..col + 11)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect::<String>()
+            .trim()
+            .to_string();
+        let outcome = match word.as_str() {
+            "ok" => Outcome::Ok,
+            "failed" => Outcome::Failed,
+            "refused" => Outcome::Refused,
+            "rolled-back" => Outcome::RolledBack,
+            other => panic!("{other:?} in the OUTCOME column"),
+        };
+        assert_eq!(
+            buf[(col, y)].fg,
+            app.theme.outcome(outcome).fg.unwrap(),
+            "{word}"
+        );
+        seen.push(outcome);
+    }
+    assert_eq!(
+        seen,
+        [
+            Outcome::Ok,
+            Outcome::RolledBack,
+            Outcome::Refused,
+            Outcome::Ok
+        ],
+        "newest first, under the failed deploy"
+    );
+}

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::config::Environment;
 use crate::health::Status;
+use crate::ops::Outcome;
 
 /// Themes compiled into the binary; `dark` is the default.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -204,6 +205,17 @@ impl Theme {
             Status::Warn => self.warn,
             Status::Critical => self.critical,
             Status::Unreachable => self.unreachable,
+        }
+    }
+
+    /// How a change ended: ok green, failed red, refused yellow, rolled back
+    /// magenta (the status colours, so every theme has them).
+    pub fn outcome(&self, o: Outcome) -> Style {
+        match o {
+            Outcome::Ok => self.up,
+            Outcome::Failed => self.critical,
+            Outcome::Refused => self.warn,
+            Outcome::RolledBack => self.unreachable,
         }
     }
 

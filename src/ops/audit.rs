@@ -87,6 +87,65 @@ impl AuditRecord {
     }
 }
 
+impl AuditRecord {
+    /// When it was recorded, in microseconds since the epoch (`None` for an
+    /// `at` that is not a time: an edited line).
+    pub fn at_micros(&self) -> Option<i64> {
+        crate::sql::slowlog::time::parse_iso(self.at.trim().as_bytes())
+    }
+
+    /// The record with secrets scrubbed from its texts, for a screen: the log
+    /// is scrubbed as it is written, but a line edited by hand or written by
+    /// another tool may not be.
+    pub fn scrubbed(mut self) -> AuditRecord {
+        let scrub = |s: &mut String| {
+            let clean = match secrets::scrub(s) {
+                std::borrow::Cow::Owned(clean) => Some(clean),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            if let Some(clean) = clean {
+                *s = clean;
+            }
+        };
+        for text in [
+            &mut self.who,
+            &mut self.profile,
+            &mut self.environment,
+            &mut self.change,
+            &mut self.target,
+            &mut self.detail,
+            &mut self.plan_id,
+            &mut self.output_tail,
+        ] {
+            scrub(text);
+        }
+        self.steps.iter_mut().for_each(scrub);
+        self
+    }
+}
+
+/// Records from several logs (this machine's, the hosts' later) as one list,
+/// oldest first. The sort is stable: records of one instant keep their sources'
+/// order, and records whose time cannot be read go first, in that order.
+pub fn merge(sources: impl IntoIterator<Item = Vec<AuditRecord>>) -> Vec<AuditRecord> {
+    let mut all: Vec<(Option<i64>, AuditRecord)> = sources
+        .into_iter()
+        .flatten()
+        .map(|r| (r.at_micros(), r))
+        .collect();
+    all.sort_by_key(|(at, _)| *at);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The records at or after `since` (microseconds since the epoch); a record
+/// whose time cannot be read is not known to be recent and is left out.
+pub fn since(records: Vec<AuditRecord>, since: i64) -> Vec<AuditRecord> {
+    records
+        .into_iter()
+        .filter(|r| r.at_micros().is_some_and(|t| t >= since))
+        .collect()
+}
+
 /// Who is making changes: `OPSCTL_OPERATOR` (a war room's shared terminal names
 /// its person), else `user@machine`.
 pub fn operator() -> String {
@@ -300,6 +359,53 @@ mod tests {
         assert_eq!(r.records[0].steps.len(), 1);
         let raw = std::fs::read_to_string(log.path()).unwrap();
         assert!(raw.contains("\"outcome\":\"refused\""), "{raw}");
+    }
+
+    fn at(at: &str, detail: &str) -> AuditRecord {
+        let mut r = AuditRecord::for_plan(&plan(), Outcome::Ok, detail);
+        r.at = at.to_string();
+        r
+    }
+
+    #[test]
+    fn merged_sources_are_oldest_first_and_stable() {
+        let local = vec![
+            at("2026-12-01T10:00:00Z", "a"),
+            at("2026-12-01T12:00:00Z", "c"),
+        ];
+        let remote = vec![
+            at("2026-12-01T11:00:00+00:00", "b"),
+            at("2026-12-01T12:00:00Z", "d"),
+            at("garbled", "x"),
+        ];
+        let merged = merge([local, remote]);
+        let details: Vec<&str> = merged.iter().map(|r| r.detail.as_str()).collect();
+        assert_eq!(details, ["x", "a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn since_keeps_records_at_or_after_the_time() {
+        let records = vec![
+            at("2026-12-01T10:00:00Z", "old"),
+            at("2026-12-01T11:00:00Z", "edge"),
+            at("2026-12-01T11:30:00.5Z", "new"),
+            at("", "no time"),
+        ];
+        let t = at("2026-12-01T11:00:00Z", "").at_micros().unwrap();
+        let kept: Vec<String> = since(records, t).into_iter().map(|r| r.detail).collect();
+        assert_eq!(kept, ["edge", "new"]);
+    }
+
+    #[test]
+    fn scrubbed_records_hide_urls_passwords_everywhere() {
+        let mut r = at("2026-12-01T10:00:00Z", "via postgres://u:pw5511@db1/shop");
+        r.steps = vec!["git fetch https://x:tk5512@git.example/r.git".into()];
+        r.output_tail = "mysql://root:pw5513@db2/x".into();
+        let text = serde_json::to_string(&r.scrubbed()).unwrap();
+        for secret in ["pw5511", "tk5512", "pw5513"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(text.contains("postgres://u:***@db1/shop"), "{text}");
     }
 
     #[test]

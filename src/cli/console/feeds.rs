@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::config::{DatabaseEntry, Environment, HttpCheck, SlowLogSpec, Thresholds, secrets};
-use crate::console::event::Event;
+use crate::console::event::{AuditEntry, AuditSnapshot, Event};
 use crate::console::feed::{AbortOnDrop, FeedError, Feeds, Need, Running, Task};
 use crate::db::DbTarget;
 use crate::db::source::{Source, explain_guard};
@@ -259,6 +259,109 @@ async fn watch_database(
     }
 }
 
+/// How often the Audit tab's feed looks at the log: a stat each time, a read
+/// only when the log changed.
+const AUDIT_EVERY: Duration = Duration::from_secs(2);
+
+/// What the log looked like at the last look: a change of any part means it
+/// must be read again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    Missing,
+    File {
+        len: u64,
+        modified: Option<std::time::SystemTime>,
+        inode: u64,
+    },
+    Unreadable(std::io::ErrorKind),
+}
+
+impl Seen {
+    fn of(meta: std::io::Result<std::fs::Metadata>) -> Seen {
+        use std::os::unix::fs::MetadataExt;
+        match meta {
+            Ok(m) => Seen::File {
+                len: m.len(),
+                modified: m.modified().ok(),
+                inode: m.ino(),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Seen::Missing,
+            Err(e) => Seen::Unreadable(e.kind()),
+        }
+    }
+}
+
+/// Sends the audit log to the Audit tab at once, then again each time it
+/// changes, looking every `every` until dropped. The stat and the read run off
+/// the runtime's workers (tokio's file system calls, `spawn_blocking`).
+async fn watch_audit_log(log: AuditLog, every: Duration, tx: mpsc::Sender<Event>) {
+    let path = log.path().display().to_string();
+    let mut last: Option<Seen> = None;
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let seen = Seen::of(tokio::fs::metadata(log.path()).await);
+        if last.as_ref() == Some(&seen) {
+            continue;
+        }
+        last = Some(seen);
+        let reading = log.clone();
+        let result = tokio::task::spawn_blocking(move || read_audit(&reading))
+            .await
+            .map_err(|e| format!("the audit log's read stopped: {e}"))
+            .and_then(|r| r);
+        let event = Event::Audit {
+            path: path.clone(),
+            result: result.map(Arc::new),
+        };
+        if tx.send(event).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The log as the Audit tab shows it: records scrubbed, times read, each
+/// with this machine's zone offset at its time.
+fn read_audit(log: &AuditLog) -> Result<AuditSnapshot, String> {
+    let report = log
+        .read()
+        .map_err(|e| secrets::scrub(&e.to_string()).into_owned())?;
+    let entries = report
+        .records
+        .into_iter()
+        .map(|r| {
+            let record = r.scrubbed();
+            let at_us = record.at_micros();
+            AuditEntry {
+                utc_offset_s: at_us.map_or(0, |t| utc_offset_at(t.div_euclid(1_000_000))),
+                at_us,
+                record,
+            }
+        })
+        .collect();
+    Ok(AuditSnapshot {
+        entries,
+        bad_lines: report.bad_lines,
+    })
+}
+
+/// Seconds east of UTC of this machine's zone (TZ, /etc/localtime) at Unix time
+/// `t`; 0 when it cannot be told.
+fn utc_offset_at(t: i64) -> i32 {
+    // time_t is 64 bits on every target opsctl builds for.
+    let t = t as libc::time_t;
+    // SAFETY: localtime_r writes only into `tm`, which we own; it is the
+    // thread-safe variant (time's own local offset refuses to work in a
+    // process with several threads).
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let out = unsafe { libc::localtime_r(&t, &mut tm) };
+    if out.is_null() {
+        return 0;
+    }
+    i32::try_from(tm.tm_gmtoff).unwrap_or(0)
+}
+
 /// Progress of a console change: only its warnings are kept, for the notice
 /// that ends it (the steps are in the audit log).
 #[derive(Default)]
@@ -328,6 +431,11 @@ impl Feeds for HostFeeds {
                 }
                 Ok(aborting(tasks))
             }
+            Need::AuditLog => Ok(Running::new(AbortOnDrop(tokio::spawn(watch_audit_log(
+                AuditLog::open_default(),
+                AUDIT_EVERY,
+                tx.clone(),
+            ))))),
             Need::LogTail { host, target } => {
                 let remote = self
                     .remotes
@@ -515,6 +623,81 @@ mod tests {
         let remote: Arc<dyn Remote> = Arc::new(LocalRemote::new("db1"));
         let w = slow_log_window(&remote, &spec(&log, 4096)).await.unwrap();
         assert_eq!(w.events, 3, "{w:?}");
+    }
+
+    fn audit_record(at: &str, detail: &str) -> crate::ops::AuditRecord {
+        crate::ops::AuditRecord {
+            at: at.into(),
+            who: "ana".into(),
+            profile: "shop".into(),
+            environment: "staging".into(),
+            change: "query.cancel".into(),
+            target: "pid 1".into(),
+            outcome: crate::ops::Outcome::Ok,
+            detail: detail.into(),
+            plan_id: "p".into(),
+            steps: vec![],
+            duration_ms: 1.0,
+            output_tail: String::new(),
+        }
+    }
+
+    async fn next_audit(rx: &mut mpsc::Receiver<Event>) -> Result<Arc<AuditSnapshot>, String> {
+        match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+            Ok(Some(Event::Audit { result, .. })) => result,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_audit_feed_sends_the_log_when_it_changes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::at(dir.path().join("opsctl/audit.jsonl"));
+        let (tx, mut rx) = mpsc::channel(8);
+        let task = AbortOnDrop(tokio::spawn(watch_audit_log(
+            log.clone(),
+            Duration::from_millis(20),
+            tx,
+        )));
+        // No log yet: an empty list at once.
+        assert!(next_audit(&mut rx).await.unwrap().entries.is_empty());
+        log.append(&audit_record("2026-12-01T10:00:00Z", "one"))
+            .unwrap();
+        let snap = next_audit(&mut rx).await.unwrap();
+        assert_eq!(snap.entries.len(), 1);
+        assert_eq!(
+            snap.entries[0].at_us,
+            crate::sql::slowlog::time::parse_iso(b"2026-12-01T10:00:00Z")
+        );
+        // Unchanged: nothing more is sent.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(150), rx.recv())
+                .await
+                .is_err()
+        );
+        // Lines written by hand, a secret among them: scrubbed, bad lines counted.
+        let mut raw = std::fs::read_to_string(log.path()).unwrap();
+        let mut secret = audit_record("2026-12-01T11:00:00Z", "postgres://u:pw7301@db/x");
+        secret.steps = vec!["https://t:tk7302@h/".into()];
+        raw.push_str("garbage\n");
+        raw.push_str(&format!("{}\n", serde_json::to_string(&secret).unwrap()));
+        std::fs::write(log.path(), raw).unwrap();
+        let snap = next_audit(&mut rx).await.unwrap();
+        assert_eq!(snap.entries.len(), 2);
+        assert_eq!(snap.bad_lines, [2]);
+        let text = format!("{:?}", snap.entries[1].record);
+        assert!(
+            !text.contains("pw7301") && !text.contains("tk7302"),
+            "{text}"
+        );
+        drop(task);
+    }
+
+    #[test]
+    fn the_zone_offset_is_found_for_an_instant() {
+        // Whatever this machine's zone, an offset is within a day.
+        let off = utc_offset_at(1_795_000_000);
+        assert!(off.abs() < 86_400, "{off}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! The console's views, one file each; [`super::registry`] lists them in tab order.
 
+pub mod audit;
 pub mod fleet;
 pub mod host;
 pub mod queries;

@@ -12,7 +12,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use crate::config::{Engine, Environment, Profile};
 use crate::console::action::{Action, Context, Hint, KeySpec, table_nav};
@@ -29,7 +29,8 @@ use crate::console::widgets::confirm::ConfirmDialog;
 use crate::console::widgets::data_table::{
     ColumnDef, DataTable, SortBy, SortKey, TableItem, TableRow,
 };
-use crate::console::widgets::table::{Cell, Row};
+use crate::console::widgets::pane;
+use crate::console::widgets::table::{Cell, Row, one_line};
 use crate::db::model::{Report, Session, Statement, blocking_tree, session_order};
 use crate::db::source::signal_sql;
 use crate::health::Status;
@@ -718,17 +719,7 @@ impl QueriesView {
             PlanState::Lines(l) => display_lines(l).len(),
             _ => 0,
         };
-        let max = total.saturating_sub(page);
-        p.scroll = match action {
-            Action::UP => p.scroll.saturating_sub(1),
-            Action::DOWN => (p.scroll + 1).min(max),
-            Action::PAGE_UP => p.scroll.saturating_sub(page),
-            Action::PAGE_DOWN => (p.scroll + page).min(max),
-            Action::TOP => 0,
-            Action::BOTTOM => max,
-            _ => return false,
-        };
-        true
+        pane::scroll(&mut p.scroll, action, total, page)
     }
 }
 
@@ -987,18 +978,6 @@ impl View for QueriesView {
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
-    }
-}
-
-fn one_line(q: &str, max: usize) -> String {
-    let q: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
-    if q.chars().count() > max {
-        format!(
-            "{}…",
-            q.chars().take(max.saturating_sub(1)).collect::<String>()
-        )
-    } else {
-        q
     }
 }
 
@@ -1294,14 +1273,6 @@ fn draw_header(f: &mut Frame, area: Rect, app: &App, view: &QueriesView, db: &st
     );
 }
 
-fn pane_block<'a>(app: &App, title: Vec<Span<'a>>, focused: bool) -> Block<'a> {
-    let t = &app.theme;
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(if focused { t.accent } else { t.border })
-        .title(Line::from(title))
-}
-
 fn filter_span<'a>(app: &App, filter: &Filter) -> Option<Span<'a>> {
     (!filter.is_empty()).then(|| Span::styled(format!("· /{} ", filter.text), app.theme.accent))
 }
@@ -1317,7 +1288,7 @@ fn draw_statements(f: &mut Frame, area: Rect, app: &App, view: &QueriesView) {
         .count();
     let mut title = vec![Span::styled(format!(" Statements ({shown}) "), t.header)];
     title.extend(filter_span(app, view.statements.filter()));
-    let block = pane_block(app, title, focused);
+    let block = pane::block(&app.theme, title, focused);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(report) = view.report() else {
@@ -1348,7 +1319,7 @@ fn draw_statements(f: &mut Frame, area: Rect, app: &App, view: &QueriesView) {
         } else {
             "no statement matches the filter (Esc clears it)"
         };
-        empty_line(f, inner, app, msg);
+        pane::empty_line(f, inner, &app.theme, msg);
     }
 }
 
@@ -1375,7 +1346,7 @@ fn draw_sessions(f: &mut Frame, area: Rect, app: &App, view: &QueriesView) {
         }
     }
     title.extend(filter_span(app, view.sessions.filter()));
-    let block = pane_block(app, title, focused);
+    let block = pane::block(&app.theme, title, focused);
     let inner = block.inner(area);
     f.render_widget(block, area);
     if report.is_none() {
@@ -1405,17 +1376,7 @@ fn draw_sessions(f: &mut Frame, area: Rect, app: &App, view: &QueriesView) {
         } else {
             "no session matches the filter (Esc clears it)"
         };
-        empty_line(f, inner, app, msg);
-    }
-}
-
-fn empty_line(f: &mut Frame, inner: Rect, app: &App, msg: &str) {
-    let y = inner.y + 1;
-    if y < inner.bottom() {
-        f.render_widget(
-            Paragraph::new(Span::styled(msg.to_string(), app.theme.muted)),
-            Rect::new(inner.x, y, inner.width, 1),
-        );
+        pane::empty_line(f, inner, &app.theme, msg);
     }
 }
 
@@ -1437,7 +1398,7 @@ fn draw_plan(f: &mut Frame, area: Rect, app: &App, plan: &PlanPane) {
         ),
         Span::styled("· Esc closes ", t.muted),
     ];
-    let block = pane_block(app, title, true);
+    let block = pane::block(&app.theme, title, true);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let lines: Vec<Line> = match &plan.state {

@@ -5,5 +5,6 @@ pub mod bars;
 pub mod confirm;
 pub mod data_table;
 pub mod help;
+pub mod pane;
 pub mod sparkline;
 pub mod table;

@@ -52,6 +52,20 @@ pub enum Row<'a> {
     Full(Line<'a>),
 }
 
+/// `text` on one line (white space folded) of at most `max` characters, `…`
+/// where it was cut.
+pub fn one_line(text: &str, max: usize) -> String {
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > max {
+        format!(
+            "{}…",
+            text.chars().take(max.saturating_sub(1)).collect::<String>()
+        )
+    } else {
+        text
+    }
+}
+
 const GAP: u16 = 1;
 
 /// Which columns fit in `width`, in order; the last kept column absorbs spare width.
