@@ -97,6 +97,9 @@ pub struct App {
     pub height: u16,
     pub overlay: Option<Overlay>,
     pub frozen: bool,
+    /// Said in the top bar on every tab: a change running, or the deploy lock
+    /// held by another change (set by the Deploy tab).
+    pub change_banner: Option<String>,
     pending: Vec<Option<(Box<HostHealth>, i64)>>,
     pub notices: VecDeque<Notice>,
     pub theme: Theme,
@@ -170,6 +173,7 @@ impl App {
             height,
             overlay: None,
             frozen: false,
+            change_banner: None,
             pending,
             notices: VecDeque::new(),
             theme: Theme::default_for(ColorMode::TrueColor),

@@ -82,8 +82,59 @@ pub enum Event {
         /// Shared, not copied: a long log is not cloned on the UI task.
         result: Result<Arc<AuditSnapshot>, String>,
     },
+    /// The app's releases on every host and the deploy lock, or why not.
+    Releases {
+        result: Result<Arc<DeployStatus>, String>,
+    },
+    /// A change planned for `tag` (a deploy, a rollback): what it will do, to
+    /// be confirmed; or why it cannot be planned.
+    ChangePlanned {
+        tag: String,
+        result: Result<PlannedChange, String>,
+    },
+    /// A running change (`tag`) moved: step `index` of its plan changed state.
+    ChangeStep {
+        tag: String,
+        index: usize,
+        state: StepView,
+    },
+    /// A line a running change (`tag`) said.
+    ChangeLine {
+        tag: String,
+        text: String,
+    },
     /// The process was asked to stop (SIGTERM, SIGHUP).
     Terminate,
+}
+
+/// What the Deploy tab shows of the app.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployStatus {
+    pub fleet: crate::ops::deploy::FleetReleases,
+    /// Who holds the deploy lock, and for how many seconds.
+    pub lock: Option<(crate::ops::lock::Holder, i64)>,
+    /// Why the lock could not be read.
+    pub lock_error: Option<String>,
+}
+
+/// A planned change, as the confirmation dialog and the progress pane show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedChange {
+    pub title: String,
+    /// One line per step (no commands), then the warnings.
+    pub summary: Vec<String>,
+    /// The steps, `host: what`, in plan order (the progress pane's lines).
+    pub steps: Vec<String>,
+    /// Production confirms a second time, for this reason.
+    pub ask_again: Option<String>,
+}
+
+/// A step's state as the progress pane draws it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepView {
+    Running,
+    Done,
+    Failed(String),
 }
 
 impl Event {
@@ -91,6 +142,7 @@ impl Event {
     pub fn ends_task(&self) -> Option<&str> {
         match self {
             Event::Explain { tag, .. }
+            | Event::ChangePlanned { tag, .. }
             | Event::ChangeDone { tag, .. }
             | Event::TaskFailed { tag, .. } => Some(tag),
             _ => None,

@@ -25,6 +25,8 @@ pub enum Need {
     Queries { db: String },
     /// The local audit log, read again whenever it changes.
     AuditLog,
+    /// The app's releases on its hosts and the deploy lock, every few seconds.
+    Releases,
 }
 
 /// One piece of work a view asks for (an EXPLAIN, a change to production); its
@@ -48,13 +50,32 @@ pub enum Task {
         consent: Consent,
         tag: String,
     },
+    /// Plan a change of the app (nothing runs yet); the answer is an
+    /// [`Event::ChangePlanned`] with `tag`, and the plan is kept for [`Task::Apply`].
+    Plan { change: AppChange, tag: String },
+    /// Run the change planned with `tag` through the change engine, with what the
+    /// person said in the dialog; progress comes as [`Event::ChangeStep`], the end
+    /// as [`Event::ChangeDone`]. Quitting the console interrupts it cleanly.
+    Apply { tag: String, consent: Consent },
+}
+
+/// The changes of the app the console plans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppChange {
+    /// Deploy a revision (the app's branch when `None`).
+    Deploy { rev: Option<String> },
+    /// Roll back to the previous release (or the named one).
+    Rollback { release: Option<String> },
 }
 
 impl Task {
     /// The tag its result comes back with.
     pub fn tag(&self) -> &str {
         match self {
-            Task::Explain { tag, .. } | Task::Signal { tag, .. } => tag,
+            Task::Explain { tag, .. }
+            | Task::Signal { tag, .. }
+            | Task::Plan { tag, .. }
+            | Task::Apply { tag, .. } => tag,
         }
     }
 }

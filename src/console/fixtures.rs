@@ -600,3 +600,110 @@ pub fn audit_log() -> super::event::AuditSnapshot {
         bad_lines: vec![4],
     }
 }
+
+/// A fleet whose profile deploys the shop to web1 and web2.
+pub fn with_app(environment: Environment, width: u16, height: u16) -> App {
+    let mut p = profile("shop-prod", environment, mixed_hosts());
+    let app: Profile = toml::from_str(
+        r#"name = "app"
+[app]
+name = "shop"
+path = "/srv/shop"
+hosts = ["web1", "web2"]
+repository = "git@git.example.com:shop/shop.git"
+branch = "main"
+[app.health]
+url = "http://{address}:8000/healthz"
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    p.app = app.app;
+    let mut app = populate(App::new(&p, NOW, width, height));
+    app.notices.clear();
+    app.prepare();
+    app
+}
+
+/// What the Deploy tab reads: web1 on v2, web2 still on v1 (drift), and the lock
+/// held by another operator when `locked`.
+pub fn deploy_status(locked: bool) -> crate::console::event::DeployStatus {
+    use crate::ops::deploy::releases::{FleetReleases, parse_listing};
+    let v1 = "61c13bf0e5d0a1b2c3d4e5f60718293a4b5c6d7e";
+    let v2 = "c9e49f885fe13e35385022d46c38331f3e85e340";
+    let listing = |current: &str| {
+        format!(
+            "CURRENT\treleases/{current}\n\
+REL\t20261125101500_61c13bf\t{v1}\tv1\troot\t\n\
+REL\t20261201194500_c9e49f8\t{v2}\tv2\tana@laptop\t\n"
+        )
+    };
+    let fleet = FleetReleases::new(vec![
+        parse_listing("web1", &listing("20261201194500_c9e49f8")),
+        parse_listing("web2", &listing("20261125101500_61c13bf")),
+    ]);
+    let lock = locked.then(|| {
+        (
+            crate::ops::lock::Holder {
+                who: "ana@laptop".into(),
+                from: "laptop".into(),
+                since: "2026-12-01T19:40:00Z".into(),
+                what: "Deploy shop v2 (c9e49f8) as release 20261201194500_c9e49f8".into(),
+                plan_id: "20261201T194000Z-1a2b3c".into(),
+                change: "deploy".into(),
+                pid: 4242,
+            },
+            312,
+        )
+    });
+    crate::console::event::DeployStatus {
+        fleet,
+        lock,
+        lock_error: None,
+    }
+}
+
+/// A deploy's plan as the console gets it.
+pub fn deploy_plan() -> crate::console::event::PlannedChange {
+    let steps: Vec<String> = [
+        "web1: update the repository mirror",
+        "web1: make release 20261202031500_4d2a9e1",
+        "web1: build: venv/bin/python manage.py collectstatic --noinput",
+        "web2: update the repository mirror",
+        "web2: make release 20261202031500_4d2a9e1",
+        "web2: build: venv/bin/python manage.py collectstatic --noinput",
+        "web1: migrate (once): venv/bin/python manage.py migrate --noinput",
+        "web1: switch current to 20261202031500_4d2a9e1",
+        "web1: restart (gunicorn USR2, then WINCH+TERM of the old master)",
+        "web1: health gate: GET http://10.0.1.11:8000/healthz expects 200 (10 tries)",
+        "web2: switch current to 20261202031500_4d2a9e1",
+        "web2: restart (gunicorn USR2, then WINCH+TERM of the old master)",
+        "web2: health gate: GET http://10.0.1.12:8000/healthz expects 200 (10 tries)",
+        "web1: record in revisions.log, keep 5 releases",
+        "web2: record in revisions.log, keep 5 releases",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // As Plan::grouped_lines gives it.
+    let summary: Vec<String> = [
+        "1. web1, web2: update the repository mirror",
+        "2. web1, web2: make release 20261202031500_4d2a9e1",
+        "3. web1, web2: build: venv/bin/python manage.py collectstatic --noinput",
+        "4. web1: migrate (once): venv/bin/python manage.py migrate --noinput",
+        "5. web1, web2: switch current to 20261202031500_4d2a9e1",
+        "6. web1, web2: restart (gunicorn USR2, then WINCH+TERM of the old master)",
+        "7. web1: health gate: GET http://10.0.1.11:8000/healthz expects 200 (10 tries)",
+        "8. web2: health gate: GET http://10.0.1.12:8000/healthz expects 200 (10 tries)",
+        "9. web1, web2: record in revisions.log, keep 5 releases",
+        "! rolling: 1 host(s) at a time; a failed gate puts every switched host back",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    crate::console::event::PlannedChange {
+        title: "Deploy shop v3 (4d2a9e1) as release 20261202031500_4d2a9e1".into(),
+        summary,
+        steps,
+        ask_again: None,
+    }
+}

@@ -3,7 +3,7 @@
 //! `views/` and one line here.
 
 use super::view::{View, ViewSpec};
-use super::views::{audit, fleet, host, queries};
+use super::views::{audit, deploy, fleet, host, queries};
 use crate::config::Profile;
 
 /// A registered view: what is known of it statically, and how to build it.
@@ -28,6 +28,10 @@ pub const VIEWS: &[Entry] = &[
     Entry {
         spec: &audit::SPEC,
         build: audit::build,
+    },
+    Entry {
+        spec: &deploy::SPEC,
+        build: deploy::build,
     },
 ];
 

@@ -1386,3 +1386,192 @@ fn audit_outcomes_take_the_theme_colours() {
         "newest first, under the failed deploy"
     );
 }
+
+// ---- the Deploy tab ----
+
+use super::event::StepView;
+use super::feed::AppChange;
+use super::views::deploy::{self, DeployView, Flow};
+
+fn deploy_view(app: &App) -> &DeployView {
+    app.view::<DeployView>()
+        .expect("the deploy view is registered")
+}
+
+fn on_deploy(env: Environment, width: u16, height: u16, locked: bool) -> App {
+    let mut app = fixtures::with_app(env, width, height);
+    keys(&mut app, "5");
+    assert_eq!(app.context(), deploy::CONTEXT);
+    app.update(Event::Releases {
+        result: Ok(std::sync::Arc::new(fixtures::deploy_status(locked))),
+    });
+    app.prepare();
+    app
+}
+
+/// `d`, the plan arriving, and the dialog confirmed (typed in production).
+fn confirm_deploy(app: &mut App) -> String {
+    keys(app, "d");
+    let Some(Task::Plan { change, tag }) = app.tasks.pop() else {
+        panic!("a plan task")
+    };
+    assert_eq!(change, AppChange::Deploy { rev: None });
+    app.update(Event::ChangePlanned {
+        tag: tag.clone(),
+        result: Ok(fixtures::deploy_plan()),
+    });
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+    tag
+}
+
+#[test]
+fn deploy_tab_shows_drift_and_the_lock_loudly() {
+    let mut app = on_deploy(Environment::Production, 120, 30, true);
+    let text = render(&mut app);
+    assert!(
+        text.contains("DRIFT: hosts run different revisions"),
+        "{text}"
+    );
+    assert!(text.contains("lock held by ana@laptop on laptop"), "{text}");
+    // The top bar says it on every tab.
+    assert!(text.contains("LOCKED by ana@laptop (5m12s)"), "{text}");
+    insta::assert_snapshot!(text);
+    keys(&mut app, "1");
+    assert!(render(&mut app).contains("LOCKED by ana@laptop"));
+}
+
+#[test]
+fn deploy_plan_dialog_in_production() {
+    let mut app = on_deploy(Environment::Production, 120, 34, false);
+    confirm_deploy(&mut app);
+    insta::assert_snapshot!(render(&mut app));
+}
+
+#[test]
+fn deploy_progress_while_running_and_after_a_failure() {
+    let mut app = on_deploy(Environment::Production, 120, 34, false);
+    let tag = confirm_deploy(&mut app);
+    keys(&mut app, "production");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Enter);
+    let Some(Task::Apply { tag: t, consent }) = app.tasks.pop() else {
+        panic!("an apply task")
+    };
+    assert_eq!(t, tag);
+    assert_eq!(consent.typed.as_deref(), Some("production"));
+    for i in 0..8 {
+        app.update(Event::ChangeStep {
+            tag: tag.clone(),
+            index: i,
+            state: StepView::Running,
+        });
+        app.update(Event::ChangeStep {
+            tag: tag.clone(),
+            index: i,
+            state: StepView::Done,
+        });
+    }
+    app.update(Event::ChangeStep {
+        tag: tag.clone(),
+        index: 8,
+        state: StepView::Running,
+    });
+    app.update(Event::ChangeLine {
+        tag: tag.clone(),
+        text: "release 20261202031500_4d2a9e1 is ready on every host".into(),
+    });
+    let text = render(&mut app);
+    assert!(
+        text.contains("RUNNING Deploy shop v3 (4d2a9e1) 8/15"),
+        "{text}"
+    );
+    insta::assert_snapshot!("deploy_progress_running", text);
+    // A second change waits for this one.
+    keys(&mut app, "b");
+    assert!(app.tasks.is_empty());
+    app.update(Event::ChangeStep {
+        tag: tag.clone(),
+        index: 8,
+        state: StepView::Failed("the new master 25244 exited: its workers did not boot".into()),
+    });
+    app.update(Event::ChangeDone {
+        tag: tag.clone(),
+        ok: false,
+        detail: "switch failed: web1: restart failed: the new master 25244 exited; every host is back where it started".into(),
+    });
+    let text = render(&mut app);
+    assert!(!text.contains("RUNNING Deploy"), "{text}");
+    insta::assert_snapshot!("deploy_progress_failed", text);
+    assert!(matches!(deploy_view(&app).flow, Some(Flow::Finished(_))));
+    key(&mut app, KeyCode::Esc);
+    assert!(deploy_view(&app).flow.is_none());
+}
+
+#[test]
+fn deploy_in_read_only_goes_to_be_refused_without_a_dialog() {
+    let mut app = on_deploy(Environment::Production, 120, 30, false);
+    app.profile.read_only = true;
+    keys(&mut app, "d");
+    let Some(Task::Plan { tag, .. }) = app.tasks.pop() else {
+        panic!("a plan task")
+    };
+    app.update(Event::ChangePlanned {
+        tag: tag.clone(),
+        result: Ok(fixtures::deploy_plan()),
+    });
+    assert!(app.overlay.is_none());
+    let Some(Task::Apply { consent, .. }) = app.tasks.pop() else {
+        panic!("an apply task")
+    };
+    assert_eq!(consent, crate::ops::Consent::default());
+}
+
+#[test]
+fn a_rollback_across_a_migration_is_confirmed_twice_in_production() {
+    let mut app = on_deploy(Environment::Production, 120, 30, false);
+    keys(&mut app, ":rollback");
+    key(&mut app, KeyCode::Enter);
+    let Some(Task::Plan { change, tag }) = app.tasks.pop() else {
+        panic!("a plan task")
+    };
+    assert_eq!(change, AppChange::Rollback { release: None });
+    let mut plan = fixtures::deploy_plan();
+    plan.title = "Roll shop back to v1 (61c13bf)".into();
+    plan.ask_again = Some("the rollback crosses 1 database migration(s)".into());
+    app.update(Event::ChangePlanned {
+        tag,
+        result: Ok(plan),
+    });
+    for _ in 0..2 {
+        assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+        keys(&mut app, "production");
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Enter);
+    }
+    let Some(Task::Apply { consent, .. }) = app.tasks.pop() else {
+        panic!("an apply task")
+    };
+    assert!(consent.again);
+}
+
+#[test]
+fn a_plan_that_cannot_be_made_says_why() {
+    let mut app = on_deploy(Environment::Staging, 120, 30, false);
+    keys(&mut app, ":deploy v9");
+    key(&mut app, KeyCode::Enter);
+    let Some(Task::Plan { change, tag }) = app.tasks.pop() else {
+        panic!("a plan task")
+    };
+    assert_eq!(
+        change,
+        AppChange::Deploy {
+            rev: Some("v9".into())
+        }
+    );
+    app.update(Event::ChangePlanned {
+        tag,
+        result: Err("no branch, tag or commit `v9`".into()),
+    });
+    assert!(render(&mut app).contains("cannot plan it: no branch, tag or commit `v9`"));
+    assert!(deploy_view(&app).flow.is_none());
+}

@@ -75,6 +75,13 @@ fn draw_top_bar(f: &mut Frame, area: Rect, app: &App) {
             t.highlight.add_modifier(Modifier::BOLD),
         ));
     }
+    if let Some(b) = &app.change_banner {
+        left.push(Span::styled(" ", t.bar));
+        left.push(Span::styled(
+            format!(" {b} "),
+            t.highlight.add_modifier(Modifier::BOLD),
+        ));
+    }
     let age = match app.data_age() {
         Some(a) => format!("data {}s ago", a),
         None => "no data yet".to_string(),

@@ -158,6 +158,34 @@ impl Plan {
         out
     }
 
+    /// The plan in few lines: steps that do the same on several hosts become one
+    /// line naming the hosts, in the order they first appear; then the warnings.
+    pub fn grouped_lines(&self) -> Vec<String> {
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for s in &self.steps {
+            let host = s.on.clone().unwrap_or_default();
+            match groups.iter_mut().find(|(what, _)| *what == s.what) {
+                Some((_, hosts)) if !hosts.contains(&host) => hosts.push(host),
+                Some(_) => {}
+                None => groups.push((s.what.clone(), vec![host])),
+            }
+        }
+        let mut lines: Vec<String> = groups
+            .into_iter()
+            .enumerate()
+            .map(|(i, (what, hosts))| {
+                let hosts: Vec<String> = hosts.into_iter().filter(|h| !h.is_empty()).collect();
+                if hosts.is_empty() {
+                    format!("{}. {what}", i + 1)
+                } else {
+                    format!("{}. {}: {what}", i + 1, hosts.join(", "))
+                }
+            })
+            .collect();
+        lines.extend(self.warnings.iter().map(|w| format!("! {w}")));
+        lines
+    }
+
     /// The lines a confirmation dialog shows (one per step, no commands).
     pub fn summary_lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
@@ -233,6 +261,11 @@ mod tests {
         assert_eq!(json["steps"][0]["argv"][1], "-sfn");
         assert_eq!(json["environment"], "production");
         assert_eq!(plan.summary_lines()[1], "2. db1: cancel pid 42");
+        let twice = plan
+            .clone()
+            .step(Step::remote("web2", "switch current", &cmd));
+        assert_eq!(twice.grouped_lines()[0], "1. web1, web2: switch current");
+        assert_eq!(twice.grouped_lines().len(), 2);
     }
 
     #[test]

@@ -11,6 +11,8 @@ use tokio::sync::mpsc;
 use crate::config::{DatabaseEntry, Environment, HttpCheck, SlowLogSpec, Thresholds, secrets};
 use crate::console::event::{AuditEntry, AuditSnapshot, Event};
 use crate::console::feed::{AbortOnDrop, FeedError, Feeds, Need, Running, Task};
+
+use super::deploy_feed::{self, AppRoad, Changes};
 use crate::db::DbTarget;
 use crate::db::source::{Source, explain_guard};
 use crate::health::poller::{self, HostPoller};
@@ -53,6 +55,9 @@ pub struct HostFeeds {
     http_checks: Vec<HttpCheck>,
     thresholds: Thresholds,
     db: Arc<DbSettings>,
+    /// The app the Deploy tab deploys, or why it cannot be reached.
+    app: Option<Result<Arc<AppRoad>, String>>,
+    changes: Changes,
 }
 
 impl HostFeeds {
@@ -73,6 +78,25 @@ impl HostFeeds {
             http_checks,
             thresholds,
             db: Arc::new(db),
+            app: None,
+            changes: Changes::default(),
+        }
+    }
+
+    /// The app of the profile (`opsctl console` waits on `changes` before it exits).
+    pub fn with_app(mut self, app: Option<Result<AppRoad, String>>, changes: Changes) -> Self {
+        self.app = app.map(|r| r.map(Arc::new));
+        self.changes = changes;
+        self
+    }
+
+    fn app(&self) -> Result<Arc<AppRoad>, FeedError> {
+        match &self.app {
+            Some(Ok(a)) => Ok(a.clone()),
+            Some(Err(e)) => Err(FeedError(e.clone())),
+            None => Err(FeedError(
+                "the profile has no [app] section (see the README's \"Deploys\")".into(),
+            )),
         }
     }
 
@@ -431,6 +455,9 @@ impl Feeds for HostFeeds {
                 }
                 Ok(aborting(tasks))
             }
+            Need::Releases => Ok(Running::new(AbortOnDrop(tokio::spawn(
+                deploy_feed::watch_releases(self.app()?, tx.clone()),
+            )))),
             Need::AuditLog => Ok(Running::new(AbortOnDrop(tokio::spawn(watch_audit_log(
                 AuditLog::open_default(),
                 AUDIT_EVERY,
@@ -499,6 +526,14 @@ impl Feeds for HostFeeds {
                     let _ = tx.send(Event::ChangeDone { tag, ok, detail }).await;
                 });
                 Ok(Running::new(AbortOnDrop(handle)))
+            }
+            Task::Plan { change, tag } => {
+                let handle =
+                    deploy_feed::plan_change(self.app()?, self.changes.clone(), change, tag, tx);
+                Ok(Running::new(AbortOnDrop(handle)))
+            }
+            Task::Apply { tag, consent } => {
+                deploy_feed::apply_change(&*self.app()?, &self.changes, tag, consent, tx)
             }
         }
     }

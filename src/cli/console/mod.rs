@@ -1,5 +1,6 @@
 //! `opsctl console` (and `opsctl` alone): the interactive console on a profile.
 
+mod deploy_feed;
 mod feeds;
 
 use std::io::IsTerminal;
@@ -148,7 +149,7 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
             Box::new(poller) as Box<dyn HostPoller>
         })
         .collect();
-    let feeds = Box::new(feeds::HostFeeds::new(
+    let feeds = feeds::HostFeeds::new(
         pollers,
         processes,
         remotes,
@@ -162,7 +163,9 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
             environment: profile.environment,
             read_only: profile.read_only,
         },
-    ));
+    );
+    let changes = deploy_feed::Changes::default();
+    let feeds = Box::new(feeds.with_app(deploy_feed::AppRoad::of(&profile), changes.clone()));
     let opts = Options {
         exit_after_first_frame: args.exit_after_first_frame,
     };
@@ -179,6 +182,17 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
         }
         let out = runtime::run(app, &mut term, tx, rx, feeds, opts, started).await;
         drop(guard);
+        // The screen is gone: a change the console interrupted is putting its
+        // hosts back and releasing its lock. Wait for it, and say so.
+        if changes.busy() {
+            eprintln!("opsctl: a change is being interrupted: putting every host back and releasing the lock…");
+            let left = changes.settle(deploy_feed::UNDO_WAIT).await;
+            if left > 0 {
+                eprintln!("opsctl: the change did not finish its clean-up in time; check `opsctl releases` and `opsctl lock status`");
+            } else {
+                eprintln!("opsctl: done; `opsctl audit` has the record");
+            }
+        }
         out
     })?;
     // Collector tasks may be blocked in IO; do not wait for them.

@@ -103,9 +103,26 @@ impl ConfirmDialog {
     }
 
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let width = area.width.min(64);
-        let height =
-            (self.body.len() as u16 + if self.needs_typing() { 7 } else { 5 }).min(area.height);
+        let width = area.width.min(72);
+        let chrome: u16 = if self.needs_typing() { 7 } else { 5 };
+        // Body lines as drawn (wrapped); a body taller than the screen is cut,
+        // never the prompt and the buttons.
+        let inner = usize::from(width.saturating_sub(2)).max(1);
+        let rows = |l: &String| l.chars().count().div_ceil(inner).max(1);
+        let room = usize::from(area.height.saturating_sub(chrome));
+        let mut body: Vec<String> = Vec::new();
+        let mut used = 0;
+        for (i, l) in self.body.iter().enumerate() {
+            let last = i + 1 == self.body.len();
+            if used + rows(l) > room.saturating_sub(usize::from(!last)) {
+                body.push(format!("… {} more line(s)", self.body.len() - i));
+                used += 1;
+                break;
+            }
+            used += rows(l);
+            body.push(l.clone());
+        }
+        let height = (used as u16 + chrome).min(area.height);
         let rect = Rect::new(
             area.x + (area.width.saturating_sub(width)) / 2,
             area.y + (area.height.saturating_sub(height)) / 2,
@@ -122,8 +139,7 @@ impl ConfirmDialog {
             .borders(Borders::ALL)
             .border_style(border)
             .title(Span::styled(format!(" {} ", self.title), theme.header));
-        let mut lines: Vec<Line> = self
-            .body
+        let mut lines: Vec<Line> = body
             .iter()
             .map(|l| Line::from(Span::styled(l.clone(), theme.text)))
             .collect();
