@@ -79,8 +79,9 @@ fn main() -> ExitCode {
     let inventory = cli.inventory.as_deref();
     let result = match &cli.command {
         Some(Commands::Digest(args)) => cli::digest::run(args, profile, inventory),
-        // The log is this machine's, whatever the profile: none is loaded.
-        Some(Commands::Audit(args)) => cli::audit::run(args),
+        // The log is this machine's, whatever the profile: none is loaded
+        // (but for --hosts, which reads the profile's app hosts).
+        Some(Commands::Audit(args)) => cli::audit::run(args, profile, inventory),
         Some(Commands::Config(cmd)) => cli::config::run(cmd, profile, inventory),
         Some(Commands::Health(args)) => with_profile(profile, inventory, |p| async move {
             cli::health::run(&p, args).await

@@ -424,6 +424,24 @@ fn deploy_under_load_then_roll_back_with_zero_failed_requests() {
         })
         .collect();
     assert_eq!(last, [("deploy", "ok"), ("rollback", "ok")], "{audit:?}");
+    // The hosts keep the same records: any operator sees them with --hosts.
+    let out = run.opsctl(&["audit", "--hosts", "--json", "--since", "10m"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mine: Vec<&Value> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["plan_id"] == audit[0]["plan_id"] || r["plan_id"] == audit[1]["plan_id"])
+        .collect();
+    assert_eq!(mine.len(), 2, "{v}");
+    for r in mine {
+        assert_eq!(
+            r["found_on"],
+            serde_json::json!(["local", "web1", "web2"]),
+            "{r}"
+        );
+    }
     lock_free(&run);
 }
 

@@ -25,9 +25,114 @@ pub struct AuditArgs {
     /// Print JSON: {"records": [...]}, oldest first.
     #[arg(long)]
     pub json: bool,
+    /// Also the audit logs on the profile's app hosts (every operator's changes
+    /// of the app, from any machine); each record says where it was found.
+    #[arg(long)]
+    pub hosts: bool,
 }
 
-pub fn run(args: &AuditArgs) -> anyhow::Result<i32> {
+/// Lines read from the end of each host's log.
+const HOST_LINES: usize = 10_000;
+
+/// A record and the logs it was found in (`local`, host names).
+struct Found {
+    record: AuditRecord,
+    on: Vec<String>,
+}
+
+/// One record per change ended: the same record written here and on the hosts
+/// is shown once, with every place it was found.
+fn dedupe(sources: Vec<(String, Vec<AuditRecord>)>) -> Vec<Found> {
+    let mut order: Vec<AuditRecord> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
+    let mut all: Vec<(String, AuditRecord)> = Vec::new();
+    for (on, records) in sources {
+        for r in records {
+            all.push((on.clone(), r));
+        }
+    }
+    for (on, r) in all {
+        match found.iter_mut().find(|f| {
+            f.record.plan_id == r.plan_id
+                && f.record.at == r.at
+                && f.record.outcome == r.outcome
+                && !r.plan_id.is_empty()
+        }) {
+            Some(f) => {
+                if !f.on.contains(&on) {
+                    f.on.push(on);
+                }
+            }
+            None => {
+                order.push(r.clone());
+                found.push(Found {
+                    record: r,
+                    on: vec![on],
+                });
+            }
+        }
+    }
+    let merged = audit::merge([order]);
+    let mut out = Vec::with_capacity(merged.len());
+    for r in merged {
+        if let Some(i) = found.iter().position(|f| f.record == r) {
+            out.push(found.swap_remove(i));
+        }
+    }
+    out
+}
+
+/// The app hosts' logs, read in parallel; a host that cannot be read is named.
+async fn read_hosts(
+    profile: Option<&str>,
+    inventory: Option<&std::path::Path>,
+) -> Result<Vec<(String, Vec<AuditRecord>)>, i32> {
+    let loaded = super::config::load_profile(profile, inventory)?;
+    let profile = loaded.profile;
+    let Some(app) = profile.app.as_ref() else {
+        eprintln!(
+            "opsctl audit: --hosts reads the app's hosts, and the profile `{}` has no [app]",
+            profile.name
+        );
+        return Err(exit::USAGE);
+    };
+    let hosts = crate::ops::deploy::app_hosts(&profile, app, &[]).map_err(|e| {
+        eprintln!("opsctl audit: {e}");
+        exit::USAGE
+    })?;
+    let logs: Vec<audit::HostLog> = hosts
+        .into_iter()
+        .map(|h| audit::HostLog {
+            host: h.name,
+            remote: h.remote,
+            app_path: h.path,
+        })
+        .collect();
+    let reads = logs
+        .iter()
+        .map(|l| async move { (l.host.clone(), l.read(HOST_LINES).await) });
+    let mut out = Vec::new();
+    for (host, result) in futures::future::join_all(reads).await {
+        match result {
+            Ok((records, bad)) => {
+                if bad > 0 {
+                    eprintln!(
+                        "opsctl audit: warning: {host}: {bad} line(s) of its log are not records, left out"
+                    );
+                }
+                out.push((host, records));
+            }
+            Err(e) => eprintln!("opsctl audit: warning: cannot read the log on {e}"),
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(
+    args: &AuditArgs,
+    profile: Option<&str>,
+    inventory: Option<&std::path::Path>,
+) -> anyhow::Result<i32> {
     let since = match args.since.as_deref() {
         Some(v) => match since::parse(v, since::now_micros()) {
             Ok(t) => Some(t),
@@ -43,18 +148,37 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<i32> {
         Ok(records) => records,
         Err(code) => return Ok(code),
     };
-    // One source today; the hosts' logs join here as more lists.
-    let records = audit::merge([local]);
-    let records = match since {
-        Some(t) => audit::since(records, t),
-        None => records,
-    };
+    let mut sources = vec![("local".to_string(), local)];
+    if args.hosts {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        match runtime.block_on(read_hosts(profile, inventory)) {
+            Ok(found) => sources.extend(found),
+            Err(code) => return Ok(code),
+        }
+    }
+    let found: Vec<Found> = dedupe(sources)
+        .into_iter()
+        .filter(|f| since.is_none_or(|t| f.record.at_micros().is_some_and(|at| at >= t)))
+        .collect();
+    let records: Vec<AuditRecord> = found.iter().map(|f| f.record.clone()).collect();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {
-        super::emit(&mut out, &format!("{}\n", to_json(&records)?))?;
+        let json = if args.hosts {
+            to_json_with_places(&found)?
+        } else {
+            to_json(&records)?
+        };
+        super::emit(&mut out, &format!("{json}\n"))?;
     } else if !records.is_empty() {
-        super::emit(&mut out, &render(&records))?;
+        let text = if args.hosts {
+            render_with_places(&found)
+        } else {
+            render(&records)
+        };
+        super::emit(&mut out, &text)?;
     } else if since.is_some() {
         eprintln!(
             "opsctl audit: no change recorded since {}",
@@ -113,6 +237,35 @@ fn to_json(records: &[AuditRecord]) -> serde_json::Result<String> {
         records: &'a [AuditRecord],
     }
     serde_json::to_string(&Out { records })
+}
+
+/// As [`to_json`], each record with `found_on`: `local` and the hosts.
+fn to_json_with_places(found: &[Found]) -> serde_json::Result<String> {
+    let records: Vec<serde_json::Value> = found
+        .iter()
+        .map(|f| {
+            let mut v = serde_json::to_value(&f.record)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("found_on".into(), serde_json::json!(f.on));
+            }
+            Ok(v)
+        })
+        .collect::<serde_json::Result<_>>()?;
+    serde_json::to_string(&serde_json::json!({ "records": records }))
+}
+
+fn render_with_places(found: &[Found]) -> String {
+    let records: Vec<AuditRecord> = found.iter().map(|f| f.record.clone()).collect();
+    let text = render(&records);
+    let mut lines = text.lines();
+    let mut out = String::new();
+    if let Some(head) = lines.next() {
+        out.push_str(&format!("{head}  FOUND ON\n"));
+    }
+    for (line, f) in lines.zip(found) {
+        out.push_str(&format!("{line}  {}\n", f.on.join(",")));
+    }
+    out
 }
 
 /// `2026-12-01 10:00:05Z`, or the text as recorded when it is not a time.
@@ -177,6 +330,33 @@ mod tests {
             duration_ms: 0.0,
             output_tail: String::new(),
         }
+    }
+
+    #[test]
+    fn a_record_found_here_and_on_hosts_is_shown_once_with_its_places() {
+        let a = record("2026-12-01T10:00:05Z", "deployed");
+        let mut b = record("2026-12-01T09:00:00Z", "someone else's");
+        b.plan_id = "p2".into();
+        let found = dedupe(vec![
+            ("local".into(), vec![a.clone()]),
+            ("web1".into(), vec![b.clone(), a.clone()]),
+            ("web2".into(), vec![a.clone()]),
+        ]);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].record.plan_id, "p2", "oldest first");
+        assert_eq!(found[0].on, ["web1"]);
+        assert_eq!(found[1].on, ["local", "web1", "web2"]);
+        let json: serde_json::Value =
+            serde_json::from_str(&to_json_with_places(&found).unwrap()).unwrap();
+        assert_eq!(json["records"][1]["found_on"][2], "web2");
+        assert_eq!(json["records"][1]["outcome"], "rolled-back");
+        assert!(
+            render_with_places(&found)
+                .lines()
+                .nth(2)
+                .unwrap()
+                .ends_with("local,web1,web2")
+        );
     }
 
     #[test]

@@ -455,3 +455,69 @@ mod tests {
         assert!(r.bad_lines.is_empty(), "{:?}", r.bad_lines);
     }
 }
+
+/// The audit log's name in an app's directory on each of its hosts: every
+/// change of the app, whoever made it from wherever, one JSON line each.
+pub const HOST_LOG: &str = "opsctl-audit.jsonl";
+
+/// Where a change's record is also written: one of the app's hosts.
+#[derive(Clone)]
+pub struct HostLog {
+    pub host: String,
+    pub remote: std::sync::Arc<dyn crate::remote::Remote>,
+    /// The app's directory there.
+    pub app_path: String,
+}
+
+impl HostLog {
+    pub fn path(&self) -> String {
+        format!("{}/{HOST_LOG}", self.app_path.trim_end_matches('/'))
+    }
+
+    /// Appends `record` (secrets scrubbed) in one write.
+    pub async fn append(&self, record: &AuditRecord) -> Result<(), String> {
+        let line = serde_json::to_string(&record.clone().scrubbed()).map_err(|e| e.to_string())?;
+        let cmd = crate::remote::Command::shell_script(r#"printf '%s\n' "$2" >> "$1""#)
+            .arg(self.path())
+            .arg(line)
+            .timeout(std::time::Duration::from_secs(15));
+        match self.remote.run(&cmd).await {
+            Ok(o) if o.success() => Ok(()),
+            Ok(o) => Err(format!("{}: {}", self.host, o.stderr_lossy().trim())),
+            Err(e) => Err(format!("{}: {e}", self.host)),
+        }
+    }
+
+    /// The records there (the last `limit` lines), oldest first, and how many
+    /// lines were not records.
+    pub async fn read(&self, limit: usize) -> Result<(Vec<AuditRecord>, usize), String> {
+        let cmd = crate::remote::Command::shell_script(
+            r#"[ -f "$1" ] || exit 0; exec tail -n "$2" -- "$1""#,
+        )
+        .arg(self.path())
+        .arg(limit.to_string())
+        .timeout(std::time::Duration::from_secs(30));
+        let out = self
+            .remote
+            .run(&cmd)
+            .await
+            .map_err(|e| format!("{}: {e}", self.host))?;
+        if !out.success() {
+            return Err(format!("{}: {}", self.host, out.stderr_lossy().trim()));
+        }
+        let mut bad = 0;
+        let records = out
+            .stdout_lossy()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| match serde_json::from_str::<AuditRecord>(l) {
+                Ok(r) => Some(r.scrubbed()),
+                Err(_) => {
+                    bad += 1;
+                    None
+                }
+            })
+            .collect();
+        Ok((records, bad))
+    }
+}

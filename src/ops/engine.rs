@@ -104,6 +104,11 @@ impl ChangeError {
 pub trait Change: Send {
     fn plan(&self) -> &Plan;
 
+    /// The app hosts whose audit log also gets this change's record.
+    fn host_logs(&self) -> Vec<super::audit::HostLog> {
+        Vec::new()
+    }
+
     /// The lock this change takes, where two operators could collide (deploys,
     /// rollbacks, scaling); `None` for changes that cannot collide.
     fn lock(&self) -> Option<LockSpec> {
@@ -208,6 +213,17 @@ pub async fn apply(
         }
     };
     record.duration_ms = elapsed;
+    // Every operator of the app sees it there, from any machine (`opsctl audit --hosts`).
+    let logs = change.host_logs();
+    let writes = logs.iter().map(|l| l.append(&record));
+    for e in futures::future::join_all(writes)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+    {
+        tracing::warn!("cannot write the record on a host: {e}");
+        progress.warn(&format!("the change's record could not be written on {e}"));
+    }
     if let Err(e) = cx.audit.append(&record) {
         // The change happened: say so loudly rather than pretend it did not.
         // Logged (stderr for a subcommand, the log file for the console, which

@@ -48,6 +48,14 @@ impl Change for LockBreak {
         &self.plan
     }
 
+    fn host_logs(&self) -> Vec<crate::ops::audit::HostLog> {
+        vec![crate::ops::audit::HostLog {
+            host: self.lock.host.clone(),
+            remote: self.lock.remote.clone(),
+            app_path: self.lock.app_path.clone(),
+        }]
+    }
+
     async fn run(&mut self, progress: &mut dyn Progress) -> Result<Applied, ChangeError> {
         let step = &self.plan.steps[0];
         progress.step(0, step, StepState::Started);

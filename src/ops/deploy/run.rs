@@ -491,6 +491,17 @@ impl Change for Deploy {
         &self.plan
     }
 
+    fn host_logs(&self) -> Vec<crate::ops::audit::HostLog> {
+        self.hosts
+            .iter()
+            .map(|h| crate::ops::audit::HostLog {
+                host: h.name.clone(),
+                remote: h.remote.clone(),
+                app_path: h.path.clone(),
+            })
+            .collect()
+    }
+
     fn lock(&self) -> Option<LockSpec> {
         self.hosts.first().map(|h| LockSpec {
             host: h.name.clone(),
