@@ -740,3 +740,126 @@ fn read_only_and_production_refuse_and_bad_input_is_a_usage_error() {
     assert_eq!(rec["change"], "lock.break");
     assert_eq!(rec["outcome"], "ok");
 }
+
+/// The console in tmux: the real binary, its Deploy tab, a deploy and a rollback
+/// from keys, each through the confirmation dialog.
+#[test]
+fn the_deploy_tab_deploys_and_rolls_back_from_keys_in_tmux() {
+    let _t = turn();
+    back_to_v1();
+    let run = Run::new(no_watch);
+    let name = format!("opsctl-deploy-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("tmux not runnable ({e}): apt-get install -y tmux"))
+    };
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .args(["kill-session", "-t", &self.0])
+                .output();
+        }
+    }
+    let script = format!(
+        "env XDG_CONFIG_HOME='{state}' XDG_STATE_HOME='{state}' OPSCTL_OPERATOR=deploy-test '{bin}' --profile '{profile}' console; echo opsctl-exit=$?; sleep 30",
+        state = run.dir.path().join("state").display(),
+        bin = env!("CARGO_BIN_EXE_opsctl"),
+        profile = run.profile.display(),
+    );
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &name,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        &script,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let _kill = Kill(name.clone());
+    let keys = |k: &[&str]| {
+        let mut a = vec!["send-keys", "-t", name.as_str()];
+        a.extend_from_slice(k);
+        assert!(tmux(&a).status.success());
+    };
+    let wait = |what: &str, secs: u64, ok: &dyn Fn(&str) -> bool| -> String {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let screen =
+                String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &name]).stdout)
+                    .into_owned();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {what}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait("the fleet", 30, &|s| {
+        s.contains("web1") && s.contains("web2")
+    });
+    keys(&["5"]);
+    wait("the releases", 30, &|s| s.contains("every host runs v1"));
+    keys(&[":"]);
+    keys(&["-l", "deploy v2"]);
+    keys(&["Enter"]);
+    wait("the plan dialog", 60, &|s| {
+        s.contains("Deploy shop v2") && s.contains("Confirm")
+    });
+    keys(&["Tab"]);
+    keys(&["Enter"]);
+    let screen = wait("the deploy to end", 150, &|s| {
+        s.contains("· done") || s.contains("· FAILED")
+    });
+    assert!(screen.contains("· done"), "{screen}");
+    assert!(screen.contains("✓"), "{screen}");
+    for h in HOSTS {
+        assert_eq!(current(h).1, rev("v2"), "{h} is not on v2");
+    }
+    keys(&["Escape"]);
+    wait("the new release listed", 30, &|s| {
+        s.contains("every host runs v2")
+    });
+    keys(&["b"]);
+    wait("the rollback dialog", 60, &|s| {
+        s.contains("Roll shop back") && s.contains("Confirm")
+    });
+    keys(&["Tab"]);
+    keys(&["Enter"]);
+    let screen = wait("the rollback to end", 150, &|s| {
+        s.contains("· done") || s.contains("· FAILED")
+    });
+    assert!(screen.contains("· done"), "{screen}");
+    for h in HOSTS {
+        assert_eq!(current(h).1, rev("v1"), "{h} is not back on v1");
+    }
+    keys(&["q"]);
+    let screen = wait("the console to exit", 30, &|s| s.contains("opsctl-exit="));
+    assert!(screen.contains("opsctl-exit=0"), "{screen}");
+    let outcomes: Vec<(String, String)> = run
+        .audit()
+        .iter()
+        .map(|r| {
+            (
+                r["change"].as_str().unwrap().into(),
+                r["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("deploy".to_string(), "ok".to_string()),
+            ("rollback".into(), "ok".into())
+        ]
+    );
+    lock_free(&run);
+}

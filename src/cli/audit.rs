@@ -100,14 +100,7 @@ async fn read_hosts(
         eprintln!("opsctl audit: {e}");
         exit::USAGE
     })?;
-    let logs: Vec<audit::HostLog> = hosts
-        .into_iter()
-        .map(|h| audit::HostLog {
-            host: h.name,
-            remote: h.remote,
-            app_path: h.path,
-        })
-        .collect();
+    let logs = crate::ops::deploy::fleet::host_logs(&hosts);
     let reads = logs
         .iter()
         .map(|l| async move { (l.host.clone(), l.read(HOST_LINES).await) });

@@ -177,17 +177,8 @@ async fn execute(
     let plan = change.plan().clone();
     let mut out = std::io::stdout().lock();
     if args.dry_run {
-        if args.json {
-            super::emit(
-                &mut out,
-                &format!("{}\n", serde_json::to_string_pretty(&plan)?),
-            )?;
-        } else {
-            super::emit(
-                &mut out,
-                &format!("{}(dry run: nothing was changed)\n", plan.render()),
-            )?;
-        }
+        drop(out);
+        super::print_dry_run(&plan, args.json)?;
         return Ok(exit::OK);
     }
     eprint!("{}", secrets::scrub(&plan.render()));
@@ -306,14 +297,7 @@ pub fn releases_text(fleet: &FleetReleases) -> String {
 fn lock_of(profile: &Profile, cmd: &str) -> Result<LockSpec, i32> {
     let app = app_of(profile, cmd)?;
     let hosts = hosts_of(profile, app, cmd)?;
-    let Some(h) = hosts.into_iter().next() else {
-        return Err(exit::USAGE);
-    };
-    Ok(LockSpec {
-        host: h.name,
-        remote: h.remote,
-        app_path: h.path,
-    })
+    deploy::fleet::lock_on_first(&hosts).ok_or(exit::USAGE)
 }
 
 pub async fn run_lock(profile: &Profile, cmd: &LockCommand) -> anyhow::Result<i32> {

@@ -16,6 +16,23 @@ pub fn emit(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
     out.write_all(crate::config::secrets::scrub(text).as_bytes())
 }
 
+/// `--dry-run`: the plan (as JSON with `--json`), and nothing more.
+pub fn print_dry_run(plan: &crate::ops::Plan, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        emit(
+            &mut out,
+            &format!("{}\n", serde_json::to_string_pretty(plan)?),
+        )?;
+    } else {
+        emit(
+            &mut out,
+            &format!("{}(dry run: nothing was changed)\n", plan.render()),
+        )?;
+    }
+    Ok(())
+}
+
 /// Exit codes shared by every subcommand.
 pub mod exit {
     /// Everything is fine.

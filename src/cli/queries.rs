@@ -387,18 +387,7 @@ async fn signal(
     );
     let plan = crate::ops::Change::plan(&change).clone();
     if args.dry_run {
-        let mut out = std::io::stdout().lock();
-        if json {
-            super::emit(
-                &mut out,
-                &format!("{}\n", serde_json::to_string_pretty(&plan)?),
-            )?;
-        } else {
-            super::emit(
-                &mut out,
-                &format!("{}(dry run: nothing was changed)\n", plan.render()),
-            )?;
-        }
+        super::print_dry_run(&plan, json)?;
         return Ok(exit::OK);
     }
     if session.is_none() {

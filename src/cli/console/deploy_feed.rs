@@ -51,11 +51,7 @@ impl AppRoad {
     }
 
     fn lock(&self) -> Option<LockSpec> {
-        self.hosts.first().map(|h| LockSpec {
-            host: h.name.clone(),
-            remote: h.remote.clone(),
-            app_path: h.path.clone(),
-        })
+        deploy::fleet::lock_on_first(&self.hosts)
     }
 }
 

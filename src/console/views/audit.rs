@@ -395,14 +395,10 @@ impl View for AuditView {
         }
         self.rebuild(cx.body);
         let page = table_rows(cx.body.height);
-        let step = page as isize;
+        if self.table.navigate(action, page) {
+            return Handled::Yes;
+        }
         match action {
-            Action::UP => self.table.move_selection(-1, page),
-            Action::DOWN => self.table.move_selection(1, page),
-            Action::PAGE_UP => self.table.move_selection(-step, page),
-            Action::PAGE_DOWN => self.table.move_selection(step, page),
-            Action::TOP => self.table.move_selection(isize::MIN / 2, page),
-            Action::BOTTOM => self.table.move_selection(isize::MAX / 2, page),
             Action::OPEN => self.open_selected(),
             Action::SORT_NEXT => self.table.sort_next(&columns()),
             Action::SORT_REVERSE => self.table.toggle_reverse(),

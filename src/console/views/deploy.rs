@@ -361,14 +361,10 @@ impl View for DeployView {
     fn handle(&mut self, action: Action, cx: &mut Cx<'_>) -> Handled {
         self.rebuild(cx.body);
         let page = table_rows(cx.body.height);
-        let step = page as isize;
+        if self.table.navigate(action, page) {
+            return Handled::Yes;
+        }
         match action {
-            Action::UP => self.table.move_selection(-1, page),
-            Action::DOWN => self.table.move_selection(1, page),
-            Action::PAGE_UP => self.table.move_selection(-step, page),
-            Action::PAGE_DOWN => self.table.move_selection(step, page),
-            Action::TOP => self.table.move_selection(isize::MIN / 2, page),
-            Action::BOTTOM => self.table.move_selection(isize::MAX / 2, page),
             DEPLOY => self.ask(AppChange::Deploy { rev: None }, cx),
             ROLLBACK => self.ask(AppChange::Rollback { release: None }, cx),
             Action::BACK if matches!(self.flow, Some(Flow::Finished(_))) => self.flow = None,

@@ -76,3 +76,24 @@ pub fn app_hosts(
     }
     Ok(out)
 }
+
+/// The lock of the app's changes: on its first host.
+pub fn lock_on_first(hosts: &[AppHost]) -> Option<crate::ops::lock::LockSpec> {
+    hosts.first().map(|h| crate::ops::lock::LockSpec {
+        host: h.name.clone(),
+        remote: h.remote.clone(),
+        app_path: h.path.clone(),
+    })
+}
+
+/// The audit logs in the app's directory on each of its hosts.
+pub fn host_logs(hosts: &[AppHost]) -> Vec<crate::ops::audit::HostLog> {
+    hosts
+        .iter()
+        .map(|h| crate::ops::audit::HostLog {
+            host: h.name.clone(),
+            remote: h.remote.clone(),
+            app_path: h.path.clone(),
+        })
+        .collect()
+}

@@ -213,20 +213,7 @@ impl Rollback {
     }
 
     async fn undo(&self, road: &Road<'_>) -> Vec<String> {
-        let backs = self
-            .hosts
-            .iter()
-            .zip(&self.state)
-            .map(|(h, s)| road.put_back(h, s));
-        let problems: Vec<String> = futures::future::join_all(backs)
-            .await
-            .into_iter()
-            .filter_map(Result::err)
-            .collect();
-        for p in &problems {
-            road.warn(p);
-        }
-        problems
+        super::rolling::put_back_all(road, &self.hosts, &self.state).await
     }
 }
 
@@ -237,22 +224,11 @@ impl Change for Rollback {
     }
 
     fn host_logs(&self) -> Vec<crate::ops::audit::HostLog> {
-        self.hosts
-            .iter()
-            .map(|h| crate::ops::audit::HostLog {
-                host: h.name.clone(),
-                remote: h.remote.clone(),
-                app_path: h.path.clone(),
-            })
-            .collect()
+        super::fleet::host_logs(&self.hosts)
     }
 
     fn lock(&self) -> Option<LockSpec> {
-        self.hosts.first().map(|h| LockSpec {
-            host: h.name.clone(),
-            remote: h.remote.clone(),
-            app_path: h.path.clone(),
-        })
+        super::fleet::lock_on_first(&self.hosts)
     }
 
     async fn run(&mut self, progress: &mut dyn Progress) -> Result<Applied, ChangeError> {

@@ -281,6 +281,25 @@ impl<'a> Road<'a> {
     }
 }
 
+/// Puts every host back where it started, in parallel; one line per host that
+/// could not be (also said as a warning).
+pub async fn put_back_all(
+    road: &Road<'_>,
+    hosts: &[AppHost],
+    states: &[Mutex<HostState>],
+) -> Vec<String> {
+    let backs = hosts.iter().zip(states).map(|(h, s)| road.put_back(h, s));
+    let problems: Vec<String> = futures::future::join_all(backs)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    for p in &problems {
+        road.warn(p);
+    }
+    problems
+}
+
 /// The plan indexes of one host's switch.
 #[derive(Debug, Clone, Copy)]
 pub struct MoveSteps {

@@ -284,16 +284,7 @@ impl Deploy {
     /// Puts every host back where it started and removes the new release. Returns
     /// one line per host that could not be put back.
     async fn undo(&self, road: &Road<'_>) -> Vec<String> {
-        let backs = self
-            .hosts
-            .iter()
-            .zip(&self.state)
-            .map(|(h, s)| road.put_back(h, s));
-        let mut problems: Vec<String> = futures::future::join_all(backs)
-            .await
-            .into_iter()
-            .filter_map(Result::err)
-            .collect();
+        let mut problems = super::rolling::put_back_all(road, &self.hosts, &self.state).await;
         for (h, s) in self.hosts.iter().zip(&self.state) {
             let st = s.lock().map(|s| s.clone()).unwrap_or_default();
             if st.created && !st.switched {
@@ -315,9 +306,6 @@ impl Deploy {
                     )),
                 }
             }
-        }
-        for p in &problems {
-            road.warn(p);
         }
         problems
     }
@@ -492,22 +480,11 @@ impl Change for Deploy {
     }
 
     fn host_logs(&self) -> Vec<crate::ops::audit::HostLog> {
-        self.hosts
-            .iter()
-            .map(|h| crate::ops::audit::HostLog {
-                host: h.name.clone(),
-                remote: h.remote.clone(),
-                app_path: h.path.clone(),
-            })
-            .collect()
+        super::fleet::host_logs(&self.hosts)
     }
 
     fn lock(&self) -> Option<LockSpec> {
-        self.hosts.first().map(|h| LockSpec {
-            host: h.name.clone(),
-            remote: h.remote.clone(),
-            app_path: h.path.clone(),
-        })
+        super::fleet::lock_on_first(&self.hosts)
     }
 
     async fn run(&mut self, progress: &mut dyn Progress) -> Result<Applied, ChangeError> {

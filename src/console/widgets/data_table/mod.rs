@@ -269,6 +269,24 @@ impl<K: Clone + PartialEq> DataTable<K> {
         self.ensure_visible(height);
     }
 
+    /// Applies a navigation action (a row up or down, a page, the top, the
+    /// bottom) for a table showing `page` rows; `false` for any other action.
+    pub fn navigate(&mut self, action: crate::console::action::Action, page: usize) -> bool {
+        use crate::console::action::Action;
+        let step = page as isize;
+        let delta = match action {
+            Action::UP => -1,
+            Action::DOWN => 1,
+            Action::PAGE_UP => -step,
+            Action::PAGE_DOWN => step,
+            Action::TOP => isize::MIN / 2,
+            Action::BOTTOM => isize::MAX / 2,
+            _ => return false,
+        };
+        self.move_selection(delta, page);
+        true
+    }
+
     /// Scrolls so the selection is within `height` rows.
     pub fn ensure_visible(&mut self, height: usize) {
         let h = height.max(1);
