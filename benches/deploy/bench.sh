@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Deploys, in one run on the sandbox's two web hosts: `opsctl deploy` against the same
+# steps done by Fabric (fab_deploy.py) and by a plain ssh loop (ssh_deploy.sh).
+#
+#   benches/deploy/bench.sh [--rounds N] [--no-load]          (N = 3)
+#
+# Each round, for batch_size 1 then 2, each tool deploys v2 then v1 (so 2N timed
+# deploys per tool and batch size, interleaved so that drift hits every tool alike).
+# Then, unless --no-load, one more round (v2, v1) per tool and batch size with wrk
+# sending ~40 requests a second through nginx (https://127.0.0.5/, uncached routes:
+# /healthz, /version, /products/1/reviews/, /reports/; load.lua), counting 5xx answers
+# and socket errors: the failed requests.
+#
+# opsctl runs from profile copies (profile.py): batch_size 1 or 2, and [app.watch]
+# removed: the watch probes for a fixed 10 s after the switch, a step the peers do not
+# have. Everything else is the sandbox's profile: the restart waits for the new
+# master's workers to stay up settle_secs = 4 s; the peers' restart (remote/restart.sh)
+# waits the same 4 s.
+# Where the time goes comes from each tool's progress lines, stamped as they arrive
+# (timed.py). Logs and results: target/bench-deploy/<UTC time>/.
+#
+# Needs: the sandbox up (tests/sandbox/up), wrk, python3 (Fabric is installed from
+# PyPI into target/bench-venv). Ends with both hosts on v1, as it found them (it puts
+# them on v1 first if they were not).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ROUNDS=3
+LOAD=yes
+while (($#)); do
+    case "$1" in
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --no-load) LOAD=no; shift ;;
+    *) echo "usage: benches/deploy/bench.sh [--rounds N] [--no-load]" >&2; exit 2 ;;
+    esac
+done
+DEPLOY_TIMEOUT=300
+here=benches/deploy
+
+[[ -f target/sandbox/env.sh ]] || { echo "bench: the sandbox is not up: tests/sandbox/up" >&2; exit 2; }
+# shellcheck disable=SC1091
+source target/sandbox/env.sh
+for h in $SANDBOX_WEB_HOSTS; do
+    u="SANDBOX_${h^^}_URL"
+    [[ "$(curl -sS -m 5 "${!u}/healthz")" == ok ]] || { echo "bench: $h does not answer /healthz: tests/sandbox/up" >&2; exit 2; }
+done
+command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 2; }
+
+# Another engineer builds on this machine: every cargo command takes the shared lock.
+# (OPSCTL=path skips the build: for trying the script with another binary.)
+if [[ -z "${OPSCTL:-}" ]]; then
+    flock /tmp/opsctl-cargo.lock timeout 1800 cargo build --release --quiet
+    OPSCTL="$PWD/target/release/opsctl"
+fi
+
+VENV=target/bench-venv
+tools=(opsctl fabric ssh-loop)
+if ! "$VENV/bin/python" -c 'import fabric' 2>/dev/null; then
+    timeout 120 python3 -m venv "$VENV" && timeout 600 "$VENV/bin/pip" install -q fabric ||
+        { echo "bench: fabric does not install from PyPI: the ssh loop is the only peer" >&2; tools=(opsctl ssh-loop); }
+fi
+[[ " ${tools[*]} " == *" fabric "* ]] && echo "bench: fabric $("$VENV/bin/python" -c 'import fabric, paramiko; print(fabric.__version__, "/ paramiko", paramiko.__version__)')"
+
+work="target/bench-deploy/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$work/logs"
+results="$work/results.jsonl"
+for b in 1 2; do python3 "$here/profile.py" "$SANDBOX_PROFILE" "$work/b$b.toml" "$b" >/dev/null; done
+
+wrk_pid=""
+on_v1() {
+    local h
+    for h in $SANDBOX_WEB_HOSTS; do
+        [[ "$(curl -sS -m 5 "http://$(v="SANDBOX_${h^^}_ADDR"; echo "${!v}"):$SANDBOX_GUNICORN_PORT/version")" == v1 ]] || return 1
+    done
+}
+back_to_v1() {
+    on_v1 && return 0
+    echo "bench: putting both hosts back on v1" >&2
+    timeout "$DEPLOY_TIMEOUT" "$OPSCTL" --profile "$work/b2.toml" deploy v1 >>"$work/logs/restore.log" 2>&1 ||
+        { echo "bench: deploy v1 failed: see $work/logs/restore.log" >&2; return 1; }
+}
+cleanup() {
+    local rc=$?
+    if [[ -n "$wrk_pid" ]]; then kill -INT "$wrk_pid" 2>/dev/null || true; wait "$wrk_pid" 2>/dev/null || true; fi
+    back_to_v1 || rc=1
+    exit "$rc"
+}
+trap cleanup EXIT
+back_to_v1
+
+deploy_cmd() { # TOOL BATCH REV
+    case "$1" in
+    opsctl) echo "$OPSCTL --profile $work/b$2.toml deploy $3" ;;
+    fabric) echo "$VENV/bin/python $here/fab_deploy.py $3 $2" ;;
+    ssh-loop) echo "$here/ssh_deploy.sh $3 $2" ;;
+    esac
+}
+# one TOOL BATCH REV [load]: one timed deploy, a JSON line into $results
+one() {
+    local tool="$1" batch="$2" rev="$3" load="${4:-}" label out wrk_out
+    label="$tool b$batch $rev${load:+ load}"
+    wrk_out="$work/logs/${label// /_}.wrk"
+    if [[ -n "$load" ]]; then
+        timeout -s INT $((DEPLOY_TIMEOUT + 30)) wrk -t1 -c2 -d$((DEPLOY_TIMEOUT + 20))s --timeout 5s \
+            -s "$here/load.lua" "$SANDBOX_SITE_URL/" >"$wrk_out" 2>&1 &
+        wrk_pid=$!
+        sleep 1
+    fi
+    # shellcheck disable=SC2046 # deploy_cmd's words are paths without spaces
+    out="$(python3 "$here/timed.py" "$DEPLOY_TIMEOUT" "$label" "$work/logs/${label// /_}.log" -- $(deploy_cmd "$tool" "$batch" "$rev"))" || true
+    if [[ -n "$load" ]]; then
+        sleep 1
+        kill -INT "$wrk_pid" 2>/dev/null || true
+        wait "$wrk_pid" 2>/dev/null || true
+        wrk_pid=""
+        out="$(python3 - "$out" "$wrk_out" <<'EOF'
+import json, re, sys
+r = json.loads(sys.argv[1])
+m = re.search(r"LOAD (.*)", open(sys.argv[2]).read())
+if m is None:
+    sys.exit("bench: wrk printed no counts: " + sys.argv[2])
+d = dict(kv.split("=") for kv in m.group(1).split())
+r["load"] = {"requests": int(d["requests"]), "2xx3xx": int(d["ok"]), "4xx": int(d["4xx"]), "5xx": int(d["5xx"]),
+             "socket": sum(int(d[k]) for k in ("connect", "read", "write", "timeout")), "p99_ms": float(d["p99_ms"])}
+print(json.dumps(r))
+EOF
+)"
+    fi
+    echo "$out" >>"$results"
+    python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("  %-22s %s %6.1f s%s" % (r["label"], "ok  " if r["ok"] else "FAILED", r["wall"], "  load: %(requests)d requests, %(5xx)d 5xx, %(socket)d socket errors" % r["load"] if "load" in r else ""))' "$out"
+    python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["ok"] else 1)' "$out" ||
+        { echo "bench: $label failed; its log: $work/logs/${label// /_}.log" >&2; tail -n 15 "$work/logs/${label// /_}.log" >&2; exit 1; }
+}
+
+echo "bench: $ROUNDS rounds (v2 then v1) x batch 1, 2 x ${tools[*]}, on $SANDBOX_WEB_HOSTS; $(nproc) cores"
+for ((r = 1; r <= ROUNDS; r++)); do
+    echo "round $r"
+    for b in 1 2; do
+        for t in "${tools[@]}"; do one "$t" "$b" v2; one "$t" "$b" v1; done
+    done
+done
+if [[ "$LOAD" == yes ]]; then
+    echo "under load (wrk through nginx, lb1)"
+    for b in 1 2; do
+        for t in "${tools[@]}"; do one "$t" "$b" v2 load; one "$t" "$b" v1 load; done
+    done
+fi
+on_v1 || { echo "bench: the hosts are not on v1 after the last round" >&2; exit 1; }
+
+echo
+echo "$(nproc) cores, $(date -u +%FT%TZ); opsctl $("$OPSCTL" --version 2>/dev/null | awk '{print $2}'); results: $results"
+python3 "$here/report.py" "$results" | tee "$work/table.md"
