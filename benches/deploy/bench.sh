@@ -7,7 +7,7 @@
 # Each round, for batch_size 1 then 2, each tool deploys v2 then v1 (so 2N timed
 # deploys per tool and batch size, interleaved so that drift hits every tool alike).
 # Then, unless --no-load, one more round (v2, v1) per tool and batch size with wrk
-# sending ~40 requests a second through nginx (https://127.0.0.5/, uncached routes:
+# sending ~25 requests a second (2 paced connections) through nginx (https://127.0.0.5/, uncached routes:
 # /healthz, /version, /products/1/reviews/, /reports/; load.lua), counting 5xx answers
 # and socket errors: the failed requests.
 #
