@@ -103,6 +103,12 @@ pub enum Event {
         tag: String,
         text: String,
     },
+    /// A measurement of a running change (`tag`): one point of `series`.
+    ChangeSample {
+        tag: String,
+        series: String,
+        value: f64,
+    },
     /// The process was asked to stop (SIGTERM, SIGHUP).
     Terminate,
 }

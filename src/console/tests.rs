@@ -1489,6 +1489,21 @@ fn deploy_progress_while_running_and_after_a_failure() {
     // A second change waits for this one.
     keys(&mut app, "b");
     assert!(app.tasks.is_empty());
+    for (p95, err) in [(24.0, 0.0), (26.0, 0.0), (118.0, 0.0), (131.0, 50.0)] {
+        app.update(Event::ChangeSample {
+            tag: tag.clone(),
+            series: "p95 ms".into(),
+            value: p95,
+        });
+        app.update(Event::ChangeSample {
+            tag: tag.clone(),
+            series: "errors %".into(),
+            value: err,
+        });
+    }
+    let text = render(&mut app);
+    assert!(text.contains("watch p95 ms"), "{text}");
+    assert!(text.contains("now 131, max 131"), "{text}");
     app.update(Event::ChangeStep {
         tag: tag.clone(),
         index: 8,

@@ -32,6 +32,9 @@ pub trait Progress: Send {
     /// Something the user must hear of even though the change ended (it ran but
     /// could not be audited). Also logged; by default nothing more.
     fn warn(&mut self, _text: &str) {}
+    /// A measurement of the running change, one point of `series` (the watch's
+    /// p95 latency per round, ...). By default nothing.
+    fn sample(&mut self, _series: &str, _value: f64) {}
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -223,6 +223,14 @@ impl Progress for EventProgress {
         });
     }
 
+    fn sample(&mut self, series: &str, value: f64) {
+        self.send(Event::ChangeSample {
+            tag: self.tag.clone(),
+            series: series.to_string(),
+            value,
+        });
+    }
+
     fn warn(&mut self, text: &str) {
         tracing::warn!(tag = %self.tag, "{text}");
         self.send(Event::ChangeLine {

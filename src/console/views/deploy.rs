@@ -30,6 +30,7 @@ use crate::console::widgets::data_table::{
     ColumnDef, DataTable, SortBy, SortKey, TableItem, TableRow,
 };
 use crate::console::widgets::pane;
+use crate::console::widgets::sparkline::spark_line;
 use crate::console::widgets::table::{Cell, Row, one_line};
 use crate::health::Status;
 use crate::ops::Consent;
@@ -103,7 +104,7 @@ pub struct StepRow {
 }
 
 /// Where a change asked for in this tab is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Flow {
     Planning {
         tag: String,
@@ -122,7 +123,7 @@ pub enum Flow {
     Finished(Progress),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
     pub tag: String,
     pub title: String,
@@ -131,6 +132,8 @@ pub struct Progress {
     pub started: i64,
     /// How it ended: ok, and what happened.
     pub outcome: Option<(bool, String)>,
+    /// Measurements as they came (the watch's p95 and errors per round).
+    pub samples: Vec<(String, Vec<f64>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -311,6 +314,7 @@ impl DeployView {
             said: Vec::new(),
             started: cx.app.now,
             outcome: None,
+            samples: Vec::new(),
         }));
         self.update_banner(cx.app);
         cx.request(Request::Task(Task::Apply {
@@ -465,6 +469,15 @@ impl View for DeployView {
                     p.said.push(text.clone());
                     if p.said.len() > SAID_KEPT {
                         p.said.remove(0);
+                    }
+                    cx.app.dirty = true;
+                }
+            }
+            Event::ChangeSample { tag, series, value } => {
+                if let Some(p) = self.progress_mut(tag) {
+                    match p.samples.iter_mut().find(|(s, _)| s == series) {
+                        Some((_, v)) => v.push(*value),
+                        None => p.samples.push((series.clone(), vec![*value])),
                     }
                     cx.app.dirty = true;
                 }
@@ -772,6 +785,18 @@ fn draw_progress(f: &mut Frame, area: Rect, app: &App, p: &Progress) {
             one_line(detail, 2000),
             t.status(st),
         )));
+    }
+    // The watch as it goes: one sparkline per measurement, newest right.
+    let spark_width = (inner.width as usize).saturating_sub(40).clamp(8, 80);
+    for (series, values) in &p.samples {
+        let max = values.iter().copied().fold(0.0_f64, f64::max);
+        let last = values.last().copied().unwrap_or(0.0);
+        let points: Vec<Option<f64>> = values.iter().map(|v| Some(*v)).collect();
+        lines.push(Line::from(vec![
+            Span::styled(format!("watch {series:<9} "), t.muted),
+            Span::styled(spark_line(&points, spark_width, max), t.accent),
+            Span::styled(format!("  now {last:.0}, max {max:.0}"), t.muted),
+        ]));
     }
     // The steps around the one running (or the first failure), so the eye
     // lands on where the change is.

@@ -184,22 +184,24 @@ pub fn regression(watch: &WatchSettings, base: &Samples, now: &Samples) -> Optio
 const EARLY_VERDICT_PROBES: usize = 20;
 
 /// Runs the watch: probes every host's URLs each interval for the duration; ends
-/// early at the first regression (judged once enough probes are in).
+/// early at the first regression (judged once enough probes are in). `on_round`
+/// sees each round's probes and all those before it.
 pub async fn watch(
     health: &AppHealth,
     watch: &WatchSettings,
     urls: &[String],
     base: &Samples,
-    mut on_round: impl FnMut(&Samples) + Send,
+    mut on_round: impl FnMut(&Samples, &Samples) + Send,
 ) -> Result<Samples, (String, Samples)> {
     let end = Instant::now() + Duration::from_secs_f64(watch.duration_secs);
     let mut all = Samples::default();
     let mut rounds = 0usize;
     while Instant::now() < end {
         let started = Instant::now();
-        all.merge(probe(health, urls).await);
+        let round = probe(health, urls).await;
+        on_round(&round, &all);
+        all.merge(round);
         rounds += 1;
-        on_round(&all);
         // Early judgement needs enough probes that one slow answer is not a verdict.
         if rounds >= 3 && all.total() >= EARLY_VERDICT_PROBES {
             if let Some(why) = regression(watch, base, &all) {

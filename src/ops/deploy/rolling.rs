@@ -90,6 +90,13 @@ impl<'a> Road<'a> {
         }
     }
 
+    /// A measurement of the change as it runs (the watch's latency, errors).
+    pub fn sample(&self, series: &str, value: f64) {
+        if let Ok(mut p) = self.progress.lock() {
+            p.sample(series, value);
+        }
+    }
+
     pub fn output(&self) -> String {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
     }

@@ -542,8 +542,16 @@ impl Change for Deploy {
         }
         if let (Some(w), Some(i)) = (&this.app.watch, this.watch) {
             road.mark(i, StepState::Started);
-            let said = |s: &gate::Samples| {
-                tracing::debug!(probes = s.total(), errors = s.errors, "watch round");
+            road.say(&format!(
+                "watch: p95 {:.0} ms before the deploy ({} probes)",
+                base.p95_ms().unwrap_or(0.0),
+                base.total()
+            ));
+            let said = |round: &gate::Samples, _all: &gate::Samples| {
+                if let Some(p95) = round.p95_ms() {
+                    road.sample("p95 ms", p95);
+                }
+                road.sample("errors %", round.error_rate() * 100.0);
             };
             match gate::watch(&this.app.health, w, &watch_urls, &base, said).await {
                 Ok(s) => {
