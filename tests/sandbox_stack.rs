@@ -717,12 +717,17 @@ async fn web_hosts_run_v1_from_a_capistrano_layout() {
         );
         let revisions =
             std::fs::read_to_string(var(&format!("SANDBOX_{up}_REVISIONS_LOG"))).unwrap();
+        // The release was deployed as v1; a rollback to it may have come since
+        // (opsctl rollback writes Capistrano's "rolled back to release" line).
+        let deployed = format!("Branch v1 (at {rev}) deployed as release {id} by ");
+        assert!(
+            revisions.lines().any(|l| l.starts_with(&deployed)),
+            "{revisions}"
+        );
         let last = revisions.lines().last().unwrap_or("");
         assert!(
-            last.starts_with(&format!(
-                "Branch v1 (at {rev}) deployed as release {id} by "
-            )),
-            "{last}"
+            last.starts_with(&deployed) || last.ends_with(&format!(" rolled back to release {id}")),
+            "the last line is not about the current release {id}: {last}"
         );
 
         // gunicorn: master + 2 sync workers, cwd/PWD the `current` symlink's path.

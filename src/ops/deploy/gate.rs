@@ -139,10 +139,23 @@ pub async fn probe(health: &AppHealth, urls: &[String]) -> Samples {
 /// switch).
 pub async fn baseline(health: &AppHealth, urls: &[String], rounds: usize) -> Samples {
     let mut all = Samples::default();
-    for _ in 0..rounds {
-        all.merge(probe(health, urls).await);
+    for i in 0..rounds + WARMUP_ROUNDS {
+        all.merge(warmed(probe(health, urls).await, i));
     }
     all
+}
+
+/// Rounds whose latencies do not count: a worker's first requests (a fresh
+/// process, cold caches and connections) are slow whatever the release.
+const WARMUP_ROUNDS: usize = 2;
+
+/// Round `i`'s samples as they count: a warm-up round keeps only its errors (an
+/// error is an error however early).
+fn warmed(mut round: Samples, i: usize) -> Samples {
+    if i < WARMUP_ROUNDS {
+        round.latencies_ms.clear();
+    }
+    round
 }
 
 /// Why the watch would roll back, if it would.
@@ -200,10 +213,10 @@ pub async fn watch(
         let started = Instant::now();
         let round = probe(health, urls).await;
         on_round(&round, &all);
-        all.merge(round);
+        all.merge(warmed(round, rounds));
         rounds += 1;
         // Early judgement needs enough probes that one slow answer is not a verdict.
-        if rounds >= 3 && all.total() >= EARLY_VERDICT_PROBES {
+        if rounds >= WARMUP_ROUNDS + 3 && all.total() >= EARLY_VERDICT_PROBES {
             if let Some(why) = regression(watch, base, &all) {
                 return Err((why, all));
             }
@@ -259,6 +272,17 @@ mod tests {
         let mut abs = w.clone();
         abs.max_p95_ms = Some(50.0);
         assert!(regression(&abs, &base, &samples(&[60.0], 0)).is_some());
+    }
+
+    #[test]
+    fn warm_up_rounds_keep_their_errors_not_their_latencies() {
+        let r = warmed(samples(&[900.0, 800.0], 1), 0);
+        assert!(r.latencies_ms.is_empty());
+        assert_eq!(r.errors, 1);
+        assert_eq!(
+            warmed(samples(&[30.0], 0), WARMUP_ROUNDS).latencies_ms,
+            [30.0]
+        );
     }
 
     #[test]
