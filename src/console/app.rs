@@ -100,6 +100,11 @@ pub struct App {
     /// Said in the top bar on every tab: a change running, or the deploy lock
     /// held by another change (set by the Deploy tab).
     pub change_banner: Option<String>,
+    /// A change to production runs from this console (set by the Deploy tab):
+    /// quitting interrupts it, so `q` asks to be pressed twice.
+    pub change_running: bool,
+    /// `q` was pressed once while a change ran.
+    quit_asked: bool,
     pending: Vec<Option<(Box<HostHealth>, i64)>>,
     pub notices: VecDeque<Notice>,
     pub theme: Theme,
@@ -174,6 +179,8 @@ impl App {
             overlay: None,
             frozen: false,
             change_banner: None,
+            change_running: false,
+            quit_asked: false,
             pending,
             notices: VecDeque::new(),
             theme: Theme::default_for(ColorMode::TrueColor),
@@ -656,6 +663,15 @@ impl App {
     /// first, then the view on screen.
     pub fn apply(&mut self, action: Action) {
         self.dirty = true;
+        let asked = std::mem::take(&mut self.quit_asked);
+        if action == Action::QUIT && self.change_running && !asked {
+            self.quit_asked = true;
+            self.notify(
+                NoticeLevel::Alert,
+                "a change is running: q again to interrupt it (every host is put back and the lock released first)",
+            );
+            return;
+        }
         if let Some(n) = action.tab_number() {
             if n <= self.views.len() {
                 self.show(n - 1, &Subject::Current);

@@ -1489,6 +1489,13 @@ fn deploy_progress_while_running_and_after_a_failure() {
     // A second change waits for this one.
     keys(&mut app, "b");
     assert!(app.tasks.is_empty());
+    // Quitting would interrupt it: q asks again first.
+    keys(&mut app, "q");
+    assert!(!app.quit, "one q must not interrupt a running deploy");
+    assert!(render(&mut app).contains("q again to interrupt it"));
+    keys(&mut app, "j");
+    keys(&mut app, "q");
+    assert!(!app.quit, "another key in between asks again");
     for (p95, err) in [(24.0, 0.0), (26.0, 0.0), (118.0, 0.0), (131.0, 50.0)] {
         app.update(Event::ChangeSample {
             tag: tag.clone(),
@@ -1520,6 +1527,8 @@ fn deploy_progress_while_running_and_after_a_failure() {
     assert!(matches!(deploy_view(&app).flow, Some(Flow::Finished(_))));
     key(&mut app, KeyCode::Esc);
     assert!(deploy_view(&app).flow.is_none());
+    keys(&mut app, "q");
+    assert!(app.quit, "nothing runs: q quits at once");
 }
 
 #[test]

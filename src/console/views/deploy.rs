@@ -350,6 +350,7 @@ impl DeployView {
                 .and_then(|s| s.lock.as_ref())
                 .map(|(h, age)| format!("LOCKED by {} ({})", h.who, age_words(*age))),
         };
+        app.change_running = matches!(self.flow, Some(Flow::Running(_)));
         if app.change_banner != banner {
             app.change_banner = banner;
             app.dirty = true;
