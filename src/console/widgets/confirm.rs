@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::config::Environment;
 use crate::console::theme::Theme;
@@ -105,22 +105,23 @@ impl ConfirmDialog {
     pub fn draw(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let width = area.width.min(72);
         let chrome: u16 = if self.needs_typing() { 7 } else { 5 };
-        // Body lines as drawn (wrapped); a body taller than the screen is cut,
-        // never the prompt and the buttons.
+        // The body is wrapped here, not by the Paragraph, so the dialog's height
+        // is the height drawn: a body taller than the screen is cut, never the
+        // prompt and the buttons.
         let inner = usize::from(width.saturating_sub(2)).max(1);
-        let rows = |l: &String| l.chars().count().div_ceil(inner).max(1);
         let room = usize::from(area.height.saturating_sub(chrome));
         let mut body: Vec<String> = Vec::new();
         let mut used = 0;
         for (i, l) in self.body.iter().enumerate() {
             let last = i + 1 == self.body.len();
-            if used + rows(l) > room.saturating_sub(usize::from(!last)) {
+            let rows = wrap_words(l, inner);
+            if used + rows.len() > room.saturating_sub(usize::from(!last)) {
                 body.push(format!("… {} more line(s)", self.body.len() - i));
                 used += 1;
                 break;
             }
-            used += rows(l);
-            body.push(l.clone());
+            used += rows.len();
+            body.extend(rows);
         }
         let height = (used as u16 + chrome).min(area.height);
         let rect = Rect::new(
@@ -179,13 +180,42 @@ impl ConfirmDialog {
             ])
             .alignment(Alignment::Center),
         );
-        f.render_widget(
-            Paragraph::new(lines)
-                .block(block)
-                .wrap(Wrap { trim: false }),
-            rect,
-        );
+        f.render_widget(Paragraph::new(lines).block(block), rect);
     }
+}
+
+/// Greedy word wrap to `width` columns: breaks at spaces, and inside a word
+/// only when the word alone is wider than the line (a long path).
+fn wrap_words(line: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    let mut row_len = 0;
+    for word in line.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        let gap = usize::from(row_len > 0);
+        if row_len + gap + word.len() <= width {
+            if gap == 1 {
+                row.push(' ');
+            }
+            row.extend(word.iter());
+            row_len += gap + word.len();
+            continue;
+        }
+        if row_len > 0 {
+            rows.push(std::mem::take(&mut row));
+
+        }
+        while word.len() > width {
+            let rest = word.split_off(width);
+            rows.push(word.iter().collect());
+            word = rest;
+        }
+        row.extend(word.iter());
+        row_len = word.len();
+    }
+    rows.push(row);
+    rows
 }
 
 #[cfg(test)]
@@ -240,6 +270,57 @@ mod tests {
         typed(&mut d, "x");
         assert_eq!(d.focus, Button::Cancel);
         assert_eq!(d.on_key(key(KeyCode::Enter)), ConfirmOutcome::Cancelled);
+    }
+
+    #[test]
+    fn words_wrap_at_spaces_and_long_words_are_cut() {
+        assert_eq!(wrap_words("", 10), vec![""]);
+        assert_eq!(wrap_words("a bb ccc", 4), vec!["a bb", "ccc"]);
+        assert_eq!(
+            wrap_words("1. /abcdefghij x", 5),
+            vec!["1.", "/abcd", "efghi", "j x"]
+        );
+        for row in wrap_words(
+            "migrate (once): /check/work/main/target/venv/bin/python manage.py",
+            12,
+        ) {
+            assert!(row.chars().count() <= 12, "{row}");
+        }
+    }
+
+    /// Word wrap takes more rows than characters / width; the dialog must still
+    /// show its buttons (a CI path one directory deeper once hid them).
+    #[test]
+    fn long_paths_in_the_body_never_hide_the_buttons() {
+        use ratatui::{Terminal, backend::TestBackend};
+        let body: Vec<String> = (1..=14)
+            .map(|i| {
+                format!(
+                    "{i}. web1: migrate (once): /check/work/main/target/sandbox-venv/bin/python manage.py migrate --noinput -v0"
+                )
+            })
+            .collect();
+        let d = ConfirmDialog::new("Deploy", body, Environment::Development, "t");
+        for height in [12u16, 30, 48] {
+            let mut terminal = Terminal::new(TestBackend::new(160, height)).expect("test backend");
+            terminal
+                .draw(|f| {
+                    d.draw(
+                        f,
+                        f.area(),
+                        &Theme::default_for(crate::console::theme::ColorMode::None),
+                    )
+                })
+                .expect("draw");
+            let screen: String = terminal
+                .backend()
+                .buffer()
+                .content()
+                .iter()
+                .map(|c| c.symbol())
+                .collect();
+            assert!(screen.contains("Confirm"), "height {height}:\n{screen}");
+        }
     }
 
     #[test]
