@@ -17,3 +17,4 @@ pub mod logs;
 pub mod ops;
 pub mod remote;
 pub mod sql;
+pub mod web;

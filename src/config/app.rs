@@ -19,8 +19,13 @@ pub struct AppSettings {
     pub hosts: Vec<String>,
     #[serde(default)]
     pub roles: Vec<String>,
-    /// A git URL or a path, as the hosts reach it (they fetch it themselves).
+    /// A git URL or a path: as the hosts reach it (they fetch it themselves), or,
+    /// with `push`, as this machine reaches it.
     pub repository: String,
+    /// The hosts cannot reach the repository: opsctl keeps a mirror of it here and
+    /// uploads each release's tree (a `git archive` of the revision) to the hosts.
+    #[serde(default)]
+    pub push: bool,
     /// The ref a deploy without REV takes.
     #[serde(default = "default_branch")]
     pub branch: String,
@@ -150,6 +155,19 @@ pub struct WatchSettings {
     /// p95 latency above this multiple of the p95 measured before the deploy rolls back.
     #[serde(default = "default_p95_ratio")]
     pub max_p95_ratio: f64,
+    /// The app's access log on each host (relative to the app's path unless
+    /// absolute), combined format with the request time after the user agent:
+    /// the real traffic's 5xx rate and p95 are judged by the same thresholds,
+    /// against the same log's requests before the deploy.
+    pub access_log: Option<String>,
+    /// The unit of that request time (`seconds`: nginx `$request_time`, gunicorn
+    /// `%(L)s`; `microseconds`: Apache `%D`).
+    #[serde(default)]
+    pub access_log_time_unit: crate::web::combined_log::TimeUnit,
+    /// Requests the access logs need in the watch before they may roll back (a
+    /// quiet site's three requests are no verdict).
+    #[serde(default = "default_min_requests")]
+    pub min_requests: usize,
 }
 
 fn default_branch() -> String {
@@ -199,6 +217,9 @@ fn default_error_rate() -> f64 {
 }
 fn default_p95_ratio() -> f64 {
     3.0
+}
+fn default_min_requests() -> usize {
+    20
 }
 
 impl AppSettings {

@@ -572,6 +572,14 @@ fn validate_app(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
                 return Err(s.error(&wat("max_p95_ms"), "max_p95_ms must be positive"));
             }
         }
+        if let Some(log) = &w.access_log {
+            if log.trim().is_empty() || log.chars().any(char::is_control) {
+                return Err(s.error(&wat("access_log"), "access_log must be a file's path"));
+            }
+        }
+        if w.min_requests == 0 {
+            return Err(s.error(&wat("min_requests"), "min_requests must be at least 1"));
+        }
         for (i, path) in w.paths.iter().enumerate() {
             if !path.starts_with('/') {
                 return Err(s.error(

@@ -204,7 +204,6 @@ fn wrap_words(line: &str, width: usize) -> Vec<String> {
         }
         if row_len > 0 {
             rows.push(std::mem::take(&mut row));
-
         }
         while word.len() > width {
             let rest = word.split_off(width);

@@ -9,6 +9,7 @@ use crate::config::{HttpCheck, Thresholds};
 use crate::health::http::run_http_check;
 
 use super::fleet::AppHost;
+use super::traffic::AccessLogs;
 
 /// The health URL of `host`.
 pub fn url_for(health: &AppHealth, host: &AppHost) -> String {
@@ -158,15 +159,41 @@ fn warmed(mut round: Samples, i: usize) -> Samples {
     round
 }
 
-/// Why the watch would roll back, if it would.
+/// Why the watch's probes would roll back, if they would.
 pub fn regression(watch: &WatchSettings, base: &Samples, now: &Samples) -> Option<String> {
+    regression_of(watch, base, now, "probes failed")
+}
+
+/// Why the real traffic in the access logs would roll back, if it would: judged
+/// once it has `min_requests`, against the logs before the deploy when they had
+/// as many (else by the absolute thresholds only).
+pub fn traffic_regression(watch: &WatchSettings, logs: &AccessLogs<'_>) -> Option<String> {
+    if logs.since.total() < watch.min_requests {
+        return None;
+    }
+    let empty = Samples::default();
+    let base = if logs.before.total() >= watch.min_requests {
+        &logs.before
+    } else {
+        &empty
+    };
+    regression_of(watch, base, &logs.since, "requests answered 5xx")
+        .map(|why| format!("access logs: {why}"))
+}
+
+fn regression_of(
+    watch: &WatchSettings,
+    base: &Samples,
+    now: &Samples,
+    failed: &str,
+) -> Option<String> {
     if now.total() == 0 {
         return None;
     }
     let rate = now.error_rate();
     if rate > watch.max_error_rate {
         return Some(format!(
-            "{:.0}% of probes failed ({} of {}; at most {:.0}% allowed)",
+            "{:.0}% of {failed} ({} of {}; at most {:.0}% allowed)",
             rate * 100.0,
             now.errors,
             now.total(),
@@ -196,23 +223,46 @@ pub fn regression(watch: &WatchSettings, base: &Samples, now: &Samples) -> Optio
 /// Probes the watch needs before it may roll back before its duration is over.
 const EARLY_VERDICT_PROBES: usize = 20;
 
-/// Runs the watch: probes every host's URLs each interval for the duration; ends
-/// early at the first regression (judged once enough probes are in). `on_round`
-/// sees each round's probes and all those before it.
+/// The access logs are read this often during the watch (a read per host).
+const TRAFFIC_POLL: Duration = Duration::from_secs(2);
+
+/// What one round of the watch saw: its probes, and the access logs' requests
+/// when they were read in this round.
+pub struct Round<'a> {
+    pub probes: &'a Samples,
+    pub traffic: Option<&'a Samples>,
+}
+
+/// Runs the watch: probes every host's URLs each interval for the duration, and
+/// reads the access logs (when there are) every TRAFFIC_POLL; ends early at the
+/// first regression of either (judged once enough requests are in). `on_round`
+/// sees each round.
 pub async fn watch(
     health: &AppHealth,
     watch: &WatchSettings,
     urls: &[String],
     base: &Samples,
-    mut on_round: impl FnMut(&Samples, &Samples) + Send,
+    mut logs: Option<&mut AccessLogs<'_>>,
+    mut on_round: impl FnMut(Round<'_>) + Send,
 ) -> Result<Samples, (String, Samples)> {
     let end = Instant::now() + Duration::from_secs_f64(watch.duration_secs);
     let mut all = Samples::default();
     let mut rounds = 0usize;
+    let mut polled = Instant::now();
     while Instant::now() < end {
         let started = Instant::now();
         let round = probe(health, urls).await;
-        on_round(&round, &all);
+        let traffic = match logs.as_deref_mut() {
+            Some(l) if polled.elapsed() >= TRAFFIC_POLL => {
+                polled = Instant::now();
+                Some(l.poll().await)
+            }
+            _ => None,
+        };
+        on_round(Round {
+            probes: &round,
+            traffic: traffic.as_ref(),
+        });
         all.merge(warmed(round, rounds));
         rounds += 1;
         // Early judgement needs enough probes that one slow answer is not a verdict.
@@ -221,12 +271,24 @@ pub async fn watch(
                 return Err((why, all));
             }
         }
+        if let Some(why) = logs.as_deref().and_then(|l| traffic_regression(watch, l)) {
+            return Err((why, all));
+        }
         let interval = Duration::from_secs_f64(watch.interval_secs);
         if let Some(rest) = interval.checked_sub(started.elapsed()) {
             tokio::time::sleep(rest.min(end.saturating_duration_since(Instant::now()))).await;
         }
     }
-    match regression(watch, base, &all) {
+    if let Some(l) = logs.as_deref_mut() {
+        let last = l.poll().await;
+        on_round(Round {
+            probes: &Samples::default(),
+            traffic: Some(&last),
+        });
+    }
+    let verdict = regression(watch, base, &all)
+        .or_else(|| logs.as_deref().and_then(|l| traffic_regression(watch, l)));
+    match verdict {
         Some(why) => Err((why, all)),
         None => Ok(all),
     }
@@ -244,6 +306,9 @@ mod tests {
             max_error_rate: 0.05,
             max_p95_ms: None,
             max_p95_ratio: 3.0,
+            access_log: None,
+            access_log_time_unit: Default::default(),
+            min_requests: 20,
         }
     }
 
@@ -272,6 +337,29 @@ mod tests {
         let mut abs = w.clone();
         abs.max_p95_ms = Some(50.0);
         assert!(regression(&abs, &base, &samples(&[60.0], 0)).is_some());
+    }
+
+    #[test]
+    fn real_traffic_is_judged_once_there_is_enough_of_it() {
+        let w = watch_settings();
+        let before = samples(&[40.0; 30], 0);
+        let logs = |since: Samples| AccessLogs::read_already(before.clone(), since);
+        // Too few requests: no verdict, however bad.
+        assert_eq!(traffic_regression(&w, &logs(samples(&[900.0; 5], 5))), None);
+        assert_eq!(traffic_regression(&w, &logs(samples(&[42.0; 40], 1))), None);
+        let why = traffic_regression(&w, &logs(samples(&[42.0; 30], 6))).unwrap();
+        assert!(
+            why.starts_with("access logs: 17% of requests answered 5xx (6 of 36"),
+            "{why}"
+        );
+        let why = traffic_regression(&w, &logs(samples(&[400.0; 30], 0))).unwrap();
+        assert!(why.contains("p95 latency 400 ms, 10.0x the 40 ms"), "{why}");
+        // A baseline too small to compare with: only the absolute thresholds.
+        let thin = AccessLogs::read_already(samples(&[40.0; 3], 0), samples(&[400.0; 30], 0));
+        assert_eq!(traffic_regression(&w, &thin), None);
+        let mut abs = w.clone();
+        abs.max_p95_ms = Some(300.0);
+        assert!(traffic_regression(&abs, &thin).is_some());
     }
 
     #[test]

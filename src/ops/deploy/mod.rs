@@ -13,6 +13,7 @@ pub mod revision;
 pub mod rollback;
 pub mod rolling;
 pub mod run;
+pub mod traffic;
 
 pub use fleet::{AppHost, app_hosts};
 pub use releases::{FleetReleases, HostReleases, Release};
