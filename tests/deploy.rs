@@ -616,6 +616,201 @@ fn a_slow_release_is_rolled_back_by_the_watch() {
     lock_free(&run);
 }
 
+/// p95 of `n` requests to `url`, as curl times them, in ms.
+fn p95_ms(url: &str, n: usize) -> f64 {
+    let mut ms: Vec<f64> = (0..n)
+        .filter_map(|_| {
+            let out = Command::new("curl")
+                .args([
+                    "-sS",
+                    "--max-time",
+                    "5",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{time_total}",
+                    url,
+                ])
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map(|s| s * 1000.0)
+        .collect();
+    assert!(ms.len() >= n / 2, "{url} hardly answered");
+    ms.sort_by(f64::total_cmp);
+    ms[((ms.len() as f64 * 0.95).ceil() as usize).saturating_sub(1)]
+}
+
+/// The watch probes only /healthz (as fast on v4-slow as on v1); the slow page
+/// is seen in the real traffic of the gunicorn access logs, and rolls back.
+#[test]
+fn the_watch_rolls_back_on_what_the_access_logs_show() {
+    let _t = turn();
+    back_to_v1();
+    let products: Vec<String> = HOSTS
+        .iter()
+        .map(|h| {
+            format!(
+                "{}/products/",
+                var(&format!("SANDBOX_{}_URL", h.to_uppercase()))
+            )
+        })
+        .collect();
+    // The threshold from what v1 does here now: v4-slow is several times slower.
+    let v1 = products.iter().map(|u| p95_ms(u, 20)).fold(0.0, f64::max);
+    let limit = (v1 * 2.5).max(v1 + 40.0);
+    let run = Run::new(|doc| {
+        let w = app(doc)
+            .get_mut("watch")
+            .and_then(|w| w.as_table_mut())
+            .expect("the sandbox profile has a watch");
+        w.insert("duration_secs".into(), 15.into());
+        w.insert("paths".into(), toml::Value::Array(vec!["/healthz".into()]));
+        w.insert("max_p95_ms".into(), limit.into());
+        w.insert("max_p95_ratio".into(), 1000.0.into());
+        w.insert("min_requests".into(), 20.into());
+        assert_eq!(
+            w.get("access_log").and_then(|v| v.as_str()),
+            Some("shared/log/gunicorn-access.log"),
+            "the sandbox profile reads the gunicorn access logs"
+        );
+    });
+    let visitors: Vec<Poller> = products.iter().cloned().map(Poller::start).collect();
+    let before: Vec<_> = HOSTS.iter().map(|h| current(h)).collect();
+    let out = run.opsctl(&["deploy", "v4-slow"]);
+    let seen: Vec<(usize, Vec<String>)> = visitors.into_iter().map(Poller::finish).collect();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "v1 p95 {v1:.0} ms, limit {limit:.0} ms: {}",
+        text(&out)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("watch: access logs: p95 latency"), "{err}");
+    assert!(
+        err.contains("watch: access logs: ") && err.contains("before the deploy"),
+        "{err}"
+    );
+    assert_eq!(before, HOSTS.iter().map(|h| current(h)).collect::<Vec<_>>());
+    for (n, _) in &seen {
+        assert!(*n > 20, "the visitors sent {n} requests");
+    }
+    let rec = run.audit().pop().unwrap();
+    assert_eq!(rec["outcome"], "rolled-back", "{rec}");
+    assert!(
+        rec["detail"].as_str().unwrap().contains("access logs"),
+        "{rec}"
+    );
+    lock_free(&run);
+}
+
+/// A repository only this machine reaches (a path relative to where opsctl
+/// runs): the hosts cannot fetch it, so without `push` the plan fails; with it,
+/// opsctl packs the revision here and every host's release comes from that.
+#[test]
+fn a_repository_only_this_machine_reaches_is_pushed_from_here() {
+    let _t = turn();
+    back_to_v1();
+    let here = tempfile::tempdir().unwrap();
+    let git = |dir: &Path, args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", text(&out));
+    };
+    let work = here.path().join("work");
+    git(
+        here.path(),
+        &[
+            "clone",
+            "-q",
+            "--branch",
+            "v2",
+            &var("SANDBOX_GIT_REPO"),
+            "work",
+        ],
+    );
+    std::fs::write(work.join("PUSHED_FROM_HERE"), "yes\n").unwrap();
+    git(&work, &["add", "PUSHED_FROM_HERE"]);
+    git(
+        &work,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "a commit the hosts' repository never had",
+        ],
+    );
+    git(&work, &["tag", "pushed-test"]);
+    git(here.path(), &["clone", "-q", "--bare", "work", "shop.git"]);
+    let out = Command::new("git")
+        .args(["-C", "work", "rev-parse", "HEAD"])
+        .current_dir(here.path())
+        .output()
+        .unwrap();
+    let pushed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let state = |push: bool| {
+        move |doc: &mut toml::Table| {
+            no_watch(doc);
+            app(doc).insert("repository".into(), "shop.git".into());
+            app(doc).insert("push".into(), push.into());
+        }
+    };
+    let fetched = Run::new(state(false));
+    let out = fetched
+        .cmd(&["deploy", "pushed-test"])
+        .current_dir(here.path())
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("git ls-remote shop.git"),
+        "{}",
+        text(&out)
+    );
+
+    let run = Run::new(state(true));
+    let dry = run
+        .cmd(&["deploy", "pushed-test", "--dry-run"])
+        .current_dir(here.path())
+        .output()
+        .unwrap();
+    assert!(dry.status.success(), "{}", text(&dry));
+    let plan = String::from_utf8_lossy(&dry.stdout);
+    assert!(plan.contains("uploaded from here"), "{plan}");
+    assert!(!plan.contains("update the repository mirror"), "{plan}");
+    let out = run
+        .cmd(&["deploy", "pushed-test"])
+        .current_dir(here.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    for h in HOSTS {
+        assert_eq!(current(h).1, pushed, "{h}");
+        assert!(
+            deploy_dir(h).join("current/PUSHED_FROM_HERE").is_file(),
+            "{h}"
+        );
+        assert_eq!(version(h), "v2", "{h}");
+    }
+    // opsctl's own mirror is in its state dir, not on the hosts.
+    let mirrors = run.dir.path().join("state/opsctl/mirrors");
+    assert_eq!(
+        std::fs::read_dir(&mirrors).unwrap().count(),
+        1,
+        "{mirrors:?}"
+    );
+    lock_free(&run);
+    back_to_v1();
+}
+
 #[test]
 fn a_second_deploy_is_refused_with_the_holder_and_signals_release_the_lock() {
     let _t = turn();

@@ -326,6 +326,7 @@ sandbox_write_profile() {
                 echo 'duration_secs = 10'
                 echo 'paths = ["/products/"]'
                 echo 'interval_secs = 0.25'
+                echo 'access_log = "shared/log/gunicorn-access.log"'
             fi
             for ((n = 1; n <= SANDBOX_HOSTS; n++)); do
                 name="$(site_host_name "$n")"

@@ -83,31 +83,47 @@ pub struct ReleaseInfo {
     pub deployed_by: String,
 }
 
-/// Builds `releases/<id>` from the mirror: the revision's tree (unpacked beside it
-/// and renamed, so a release directory is never half-written), its REVISION, REF,
-/// REVISION_TIME and DEPLOYED_BY files, and the links to `shared/`.
+/// Where a release's tree comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Tree<'a> {
+    /// The host's mirror of the repository (`PATH/repo`).
+    Mirror,
+    /// A tar of it, packed here and sent as the command's stdin (`[app] push`).
+    Upload(&'a [u8]),
+}
+
+/// Builds `releases/<id>`: the revision's tree, from the host's mirror or from
+/// the tar sent with it (unpacked beside its final place and renamed, so a
+/// release directory is never half-written), its REVISION, REF, REVISION_TIME
+/// and DEPLOYED_BY files, and the links to `shared/`.
 pub fn create_release(
     path: &str,
     info: &ReleaseInfo,
+    tree: Tree<'_>,
     linked_files: &[String],
     linked_dirs: &[String],
     timeout: Duration,
 ) -> Command {
     let script = r#"set -e
+if [ "$6" = upload ]; then mkdir -p -- "$1/releases" "$1/shared"; fi
 cd -- "$1"
 rel="releases/$2"
 if [ -e "$rel" ]; then echo "release $rel exists already" >&2; exit 3; fi
-git --git-dir=repo cat-file -e "$3^{commit}" 2>/dev/null || { echo "revision $3 is not in the repository" >&2; exit 3; }
 rm -rf -- "$rel.tmp"
 mkdir -p -- "$rel.tmp"
-git --git-dir=repo archive --format=tar "$3" > "$rel.tmp.tar" || { rm -rf -- "$rel.tmp" "$rel.tmp.tar"; exit 3; }
+if [ "$6" = upload ]; then
+  cat > "$rel.tmp.tar" || { rm -rf -- "$rel.tmp" "$rel.tmp.tar"; exit 3; }
+else
+  git --git-dir=repo cat-file -e "$3^{commit}" 2>/dev/null || { rm -rf -- "$rel.tmp"; echo "revision $3 is not in the repository" >&2; exit 3; }
+  git --git-dir=repo archive --format=tar "$3" > "$rel.tmp.tar" || { rm -rf -- "$rel.tmp" "$rel.tmp.tar"; exit 3; }
+fi
 tar -x -f "$rel.tmp.tar" -C "$rel.tmp" || { rm -rf -- "$rel.tmp" "$rel.tmp.tar"; exit 3; }
 rm -f -- "$rel.tmp.tar"
 printf '%s\n' "$3" > "$rel.tmp/REVISION"
 printf '%s\n' "$4" > "$rel.tmp/REF"
 printf '%s\n' "$5" > "$rel.tmp/DEPLOYED_BY"
 date -u +%Y%m%d%H%M%S > "$rel.tmp/REVISION_TIME"
-shift 5
+shift 6
 while [ "$#" -ge 3 ]; do
   kind="$1"; name="$2"; target="$3"; shift 3
   if [ "$kind" = dir ]; then mkdir -p -- "shared/$name"; fi
@@ -125,7 +141,14 @@ mv -- "$rel.tmp" "$rel""#;
         .arg(&info.id)
         .arg(&info.revision)
         .arg(&info.git_ref)
-        .arg(&info.deployed_by);
+        .arg(&info.deployed_by)
+        .arg(match tree {
+            Tree::Mirror => "mirror",
+            Tree::Upload(_) => "upload",
+        });
+    if let Tree::Upload(tar) = tree {
+        cmd = cmd.stdin(tar.to_vec());
+    }
     for (kind, list) in [("file", linked_files), ("dir", linked_dirs)] {
         for name in list {
             cmd = cmd.arg(kind).arg(name).arg(link_target(name));
@@ -317,6 +340,7 @@ mod tests {
                 .run(&create_release(
                     &app,
                     &info,
+                    Tree::Mirror,
                     &[".env".into()],
                     &["log".into()],
                     t,
@@ -361,11 +385,71 @@ mod tests {
             deployed_by: "ana".into(),
         };
         let out = local
-            .run(&create_release(&app, &info, &[], &[], t))
+            .run(&create_release(&app, &info, Tree::Mirror, &[], &[], t))
             .await
             .unwrap();
         assert!(!out.success());
         assert!(out.stderr_lossy().contains("not in the repository"));
         assert!(!std::path::Path::new(&release_dir(&app, &info.id)).exists());
+
+        // Pushed from here: a host with no mirror and no app directory yet gets
+        // its release from the tar sent with the command.
+        let tar = std::process::Command::new("git")
+            .args(["archive", "--format=tar", &rev])
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(tar.status.success());
+        let fresh = tmp.path().join("fresh").to_string_lossy().into_owned();
+        std::fs::create_dir_all(format!("{fresh}/shared")).unwrap();
+        std::fs::write(format!("{fresh}/shared/.env"), "SECRET=2").unwrap();
+        let info = ReleaseInfo {
+            id: "20261202031510_up".into(),
+            revision: rev.clone(),
+            git_ref: "main".into(),
+            deployed_by: "ana".into(),
+        };
+        ok(local
+            .run(&create_release(
+                &fresh,
+                &info,
+                Tree::Upload(&tar.stdout),
+                &[".env".into()],
+                &[],
+                t,
+            ))
+            .await
+            .unwrap());
+        let rel = release_dir(&fresh, &info.id);
+        assert!(std::path::Path::new(&format!("{rel}/shop/migrations/0001_initial.py")).exists());
+        assert_eq!(
+            std::fs::read_to_string(format!("{rel}/REVISION"))
+                .unwrap()
+                .trim(),
+            rev
+        );
+        assert!(!std::path::Path::new(&format!("{fresh}/repo")).exists());
+        // A tar that is not one leaves nothing behind.
+        let info = ReleaseInfo {
+            id: "20261202031511_junk".into(),
+            ..info
+        };
+        let out = local
+            .run(&create_release(
+                &fresh,
+                &info,
+                Tree::Upload(b"not a tar"),
+                &[],
+                &[],
+                t,
+            ))
+            .await
+            .unwrap();
+        assert!(!out.success());
+        let left: Vec<_> = std::fs::read_dir(format!("{fresh}/releases"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["20261202031510_up"], "nothing half-made is left");
     }
 }

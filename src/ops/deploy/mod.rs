@@ -7,6 +7,7 @@
 pub mod fleet;
 pub mod gate;
 pub mod layout;
+pub mod push;
 pub mod releases;
 pub mod restart;
 pub mod revision;

@@ -12,11 +12,11 @@ use crate::ops::lock::LockSpec;
 use crate::ops::plan::{Plan, Step};
 
 use super::fleet::AppHost;
-use super::layout::{self, ReleaseInfo};
+use super::layout::{self, ReleaseInfo, Tree};
 use super::releases::FleetReleases;
 use super::rolling::{HostState, MoveSteps, Road, set};
 use super::traffic::AccessLogs;
-use super::{gate, restart, revision};
+use super::{gate, push, restart, revision};
 
 /// Rounds of probes the watch's baseline takes before anything switches.
 const BASELINE_ROUNDS: usize = 8;
@@ -24,7 +24,8 @@ const BASELINE_ROUNDS: usize = 8;
 /// Plan indexes of one host's steps.
 #[derive(Debug, Clone)]
 struct HostSteps {
-    mirror: usize,
+    /// `None` when the tree is pushed from here.
+    mirror: Option<usize>,
     create: usize,
     build: Vec<usize>,
     switch: MoveSteps,
@@ -36,6 +37,8 @@ pub struct Deploy {
     app: AppSettings,
     hosts: Vec<AppHost>,
     info: ReleaseInfo,
+    /// The release's tree, packed here (`[app] push`).
+    tree: Option<std::sync::Arc<Vec<u8>>>,
     steps: Vec<HostSteps>,
     migrate: Vec<usize>,
     watch: Option<usize>,
@@ -44,7 +47,8 @@ pub struct Deploy {
 
 impl Deploy {
     /// Plans a deploy of `rev` (the app's branch when `None`): resolves it on the
-    /// first host and reads what every host runs now. Changes nothing.
+    /// first host (or, with `push`, in opsctl's mirror here, packing its tree)
+    /// and reads what every host runs now. Changes nothing on any host.
     pub async fn plan(
         profile: &str,
         environment: Environment,
@@ -54,7 +58,15 @@ impl Deploy {
     ) -> Result<Deploy, String> {
         let first = hosts.first().ok_or("the app has no hosts")?;
         let asked = rev.unwrap_or(&app.branch).to_string();
-        let revision = revision::resolve(first, &app.repository, &asked).await?;
+        let (revision, tree) = if app.push {
+            let packed = push::pack(&app.name, &app.repository, &asked).await?;
+            (packed.revision, Some(packed.tar))
+        } else {
+            (
+                revision::resolve(first, &app.repository, &asked).await?,
+                None,
+            )
+        };
         let now = super::releases::read(&hosts).await;
         let id = layout::release_id(time::OffsetDateTime::now_utc(), &revision);
         let info = ReleaseInfo {
@@ -63,7 +75,15 @@ impl Deploy {
             git_ref: asked,
             deployed_by: operator().replace(char::is_control, " "),
         };
-        Ok(Self::build(profile, environment, app, hosts, info, &now))
+        Ok(Self::build(
+            profile,
+            environment,
+            app,
+            hosts,
+            info,
+            tree,
+            &now,
+        ))
     }
 
     fn build(
@@ -72,6 +92,7 @@ impl Deploy {
         app: &AppSettings,
         hosts: Vec<AppHost>,
         info: ReleaseInfo,
+        tree: Option<std::sync::Arc<Vec<u8>>>,
         now: &FleetReleases,
     ) -> Deploy {
         let short = super::releases::short(&info.revision).to_string();
@@ -105,22 +126,36 @@ impl Deploy {
                 started_on,
                 ..HostState::default()
             }));
-            let mirror = push(
-                &mut plan,
-                Step::remote(
-                    &h.name,
-                    "update the repository mirror",
-                    &layout::update_mirror(&h.path, &app.repository, step_timeout),
+            let mirror = tree.is_none().then(|| {
+                add_step(
+                    &mut plan,
+                    Step::remote(
+                        &h.name,
+                        "update the repository mirror",
+                        &layout::update_mirror(&h.path, &app.repository, step_timeout),
+                    ),
+                )
+            });
+            let (what, from) = match &tree {
+                Some(tar) => (
+                    format!(
+                        "make release {} from its tree, uploaded from here ({})",
+                        info.id,
+                        push::size_words(tar.len())
+                    ),
+                    Tree::Upload(tar),
                 ),
-            );
-            let create = push(
+                None => (format!("make release {}", info.id), Tree::Mirror),
+            };
+            let create = add_step(
                 &mut plan,
                 Step::remote(
                     &h.name,
-                    format!("make release {}", info.id),
+                    what,
                     &layout::create_release(
                         &h.path,
                         &info,
+                        from,
                         &app.linked_files,
                         &app.linked_dirs,
                         step_timeout,
@@ -132,7 +167,7 @@ impl Deploy {
                 .build
                 .iter()
                 .map(|argv| {
-                    push(
+                    add_step(
                         &mut plan,
                         Step::remote(
                             &h.name,
@@ -160,7 +195,7 @@ impl Deploy {
                 app.migrate
                     .iter()
                     .map(|argv| {
-                        push(
+                        add_step(
                             &mut plan,
                             Step::remote(
                                 &h.name,
@@ -174,7 +209,7 @@ impl Deploy {
             None => Vec::new(),
         };
         for (i, h) in hosts.iter().enumerate() {
-            let switch = push(
+            let switch = add_step(
                 &mut plan,
                 Step::remote(
                     &h.name,
@@ -183,12 +218,12 @@ impl Deploy {
                 ),
             );
             let restart = restart::command(&h.path, &app.restart).map(|cmd| {
-                push(
+                add_step(
                     &mut plan,
                     Step::remote(&h.name, format!("restart ({})", strategy_name(app)), &cmd),
                 )
             });
-            let gate = push(
+            let gate = add_step(
                 &mut plan,
                 Step {
                     on: Some(h.name.clone()),
@@ -214,7 +249,7 @@ impl Deploy {
             };
         }
         let watch = app.watch.as_ref().map(|w| {
-            push(
+            add_step(
                 &mut plan,
                 Step::local(format!(
                     "watch {:.0}s: {}; roll back on >{:.0}% errors or p95 >{:.1}x{}",
@@ -237,7 +272,7 @@ impl Deploy {
             )
         });
         for (i, h) in hosts.iter().enumerate() {
-            idx[i].record = push(
+            idx[i].record = add_step(
                 &mut plan,
                 Step::remote(
                     &h.name,
@@ -268,6 +303,7 @@ impl Deploy {
             app: app.clone(),
             hosts,
             info,
+            tree,
             steps: idx,
             migrate,
             watch,
@@ -340,19 +376,26 @@ impl Deploy {
                 .zip(&self.steps)
                 .zip(&self.state)
                 .map(|((h, idx), st)| async move {
-                    road.run(
-                        idx.mirror,
-                        h,
-                        &layout::update_mirror(&h.path, &self.app.repository, step_timeout),
-                    )
-                    .await?;
+                    if let Some(mirror) = idx.mirror {
+                        road.run(
+                            mirror,
+                            h,
+                            &layout::update_mirror(&h.path, &self.app.repository, step_timeout),
+                        )
+                        .await?;
+                    }
                     set(st, |s| s.created = true);
+                    let from = match &self.tree {
+                        Some(tar) => Tree::Upload(tar),
+                        None => Tree::Mirror,
+                    };
                     road.run(
                         idx.create,
                         h,
                         &layout::create_release(
                             &h.path,
                             &self.info,
+                            from,
                             &self.app.linked_files,
                             &self.app.linked_dirs,
                             step_timeout,
@@ -684,11 +727,11 @@ pub(crate) fn planned(
     info: ReleaseInfo,
     now: &FleetReleases,
 ) -> Deploy {
-    Deploy::build("shop", Environment::Production, app, hosts, info, now)
+    Deploy::build("shop", Environment::Production, app, hosts, info, None, now)
 }
 
 /// Appends a step to the plan; its index.
-fn push(plan: &mut Plan, s: Step) -> usize {
+fn add_step(plan: &mut Plan, s: Step) -> usize {
     plan.steps.push(s);
     plan.steps.len() - 1
 }
@@ -773,5 +816,42 @@ paths = ["/products/"]
         assert_eq!(build[5], "python");
         assert_eq!(d.lock().unwrap().dir(), "/srv/web1/shop/.opsctl-lock");
         assert_eq!(d.state[0].lock().unwrap().started_on.as_deref(), Some("r1"));
+    }
+
+    #[test]
+    fn a_pushed_tree_replaces_the_hosts_mirror_steps() {
+        let info = ReleaseInfo {
+            id: "20261202031500_82fc383".into(),
+            revision: "82fc3839ab0316f926233287cc311f85eb9abaf8".into(),
+            git_ref: "v2".into(),
+            deployed_by: "ana".into(),
+        };
+        let now = FleetReleases::new(vec![parse_listing("web1", "CURRENT\t\n")]);
+        let mut app = app();
+        app.push = true;
+        let d = Deploy::build(
+            "shop",
+            Environment::Production,
+            &app,
+            vec![host("web1", "127.0.0.2")],
+            info,
+            Some(std::sync::Arc::new(vec![0; 2048])),
+            &now,
+        );
+        let lines = d.plan().summary_lines();
+        assert!(!lines.iter().any(|l| l.contains("mirror")), "{lines:#?}");
+        assert_eq!(
+            lines[0],
+            "1. web1: make release 20261202031500_82fc383 from its tree, uploaded from here (2 KiB)"
+        );
+        assert_eq!(d.steps[0].mirror, None);
+        let json = serde_json::to_value(d.plan()).unwrap();
+        assert!(
+            json["steps"][0]["argv"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "upload")
+        );
     }
 }
