@@ -250,13 +250,16 @@ fn to_json_with_places(found: &[Found]) -> serde_json::Result<String> {
 fn render_with_places(found: &[Found]) -> String {
     let records: Vec<AuditRecord> = found.iter().map(|f| f.record.clone()).collect();
     let text = render(&records);
+    // The table's last column ends where its text does: pad to one column.
+    let width = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let pad = |l: &str| format!("{l}{}", " ".repeat(width - l.chars().count()));
     let mut lines = text.lines();
     let mut out = String::new();
     if let Some(head) = lines.next() {
-        out.push_str(&format!("{head}  FOUND ON\n"));
+        out.push_str(&format!("{}  FOUND ON\n", pad(head)));
     }
     for (line, f) in lines.zip(found) {
-        out.push_str(&format!("{line}  {}\n", f.on.join(",")));
+        out.push_str(&format!("{}  {}\n", pad(line), f.on.join(",")));
     }
     out
 }
@@ -350,6 +353,13 @@ mod tests {
                 .unwrap()
                 .ends_with("local,web1,web2")
         );
+        // FOUND ON is one column, however long each record's detail is.
+        let table = render_with_places(&found);
+        let starts: Vec<usize> = table
+            .lines()
+            .map(|l| l.chars().count() - l.split("  ").last().unwrap().chars().count())
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] == w[1]), "{table}");
     }
 
     #[test]
