@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The Fabric peer of `opsctl deploy`: the same steps on the same sandbox hosts.
 
-    fab_deploy.py REV BATCH_SIZE         (run with target/bench-venv/bin/python)
+    fab_deploy.py REV BATCH_SIZE [HOST...]    (run with target/bench-venv/bin/python)
+
+HOST...: the web hosts to deploy to, in order (default: all of the sandbox's).
 
 One fabric.Connection per host, kept for the whole deploy (as a fabfile's tasks do).
 Prepare on every host at once (one thread per host): update the mirror, git archive
@@ -105,7 +107,7 @@ def main():
     rev = subprocess.run(["git", "--git-dir", repo, "rev-parse", f"{rev_name}^{{commit}}"],
                          check=True, capture_output=True, text=True, timeout=30).stdout.strip()
     rid = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d%H%M%S") + "_" + rev[:7]
-    hosts = ENV["SANDBOX_WEB_HOSTS"].split()
+    hosts = sys.argv[3:] or ENV["SANDBOX_WEB_HOSTS"].split()
     path = {h: ENV[f"SANDBOX_{h.upper()}_DEPLOY"] for h in hosts}
     with ThreadPoolExecutor(len(hosts)) as pool:
         conns = dict(zip(hosts, pool.map(connect, hosts)))

@@ -12,6 +12,8 @@ import sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 tools = ["opsctl", "fabric", "ssh-loop"]
+# The batch sizes of the run (bench.sh --batches), from the labels: "opsctl b5 v2".
+batches = sorted({int(r["label"].split()[1][1:]) for r in rows})
 
 
 def cell(xs, fmt="{:.1f}"):
@@ -23,7 +25,7 @@ quiet = {}
 print("| tool | batch | deploys | wall p50 (min-max) s | prepare (mirror/release/build) | migrate | switch+restart+gate per host (restart) | rollout | record | other | failed requests under load |")
 print("|---|---:|---:|---|---|---:|---|---:|---:|---:|---|")
 for tool in tools:
-    for batch in (1, 2):
+    for batch in batches:
         q = [r for r in rows if r["label"].split()[:2] == [tool, f"b{batch}"] and "load" not in r["label"]]
         ld = [r for r in rows if r["label"].split()[:2] == [tool, f"b{batch}"] and "load" in r["label"]]
         if not q and not ld:
@@ -52,7 +54,7 @@ for tool in tools:
               f" | {cell(g('other'), '{:.2f}')} | {loadcell} |")
 
 print()
-for batch in (1, 2):
+for batch in batches:
     o = quiet.get(("opsctl", batch))
     parts = []
     for peer in tools[1:]:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The plain-ssh peer of `opsctl deploy`: the same steps as fab_deploy.py (the same
 # remote/ scripts), one `ssh` per step (every step connects: no ControlMaster),
-# prepare on both hosts at once (background jobs), then BATCH_SIZE hosts at a time.
+# prepare on every host at once (background jobs), then BATCH_SIZE hosts at a time.
 #
-#   ssh_deploy.sh REV BATCH_SIZE
+#   ssh_deploy.sh REV BATCH_SIZE [HOST...]     (HOST...: default all the sandbox's web hosts)
 #
 # Strict host-key checking against the sandbox's known_hosts, the sandbox's key only.
 # Progress lines on stderr in opsctl's shape, read by timed.py.
@@ -16,7 +16,11 @@ batch="$2"
 STEP_TIMEOUT=120
 rev="$(timeout 30 git --git-dir "$SANDBOX_GIT_REPO" rev-parse "$rev_name^{commit}")"
 rid="$(date -u +%Y%m%d%H%M%S)_${rev:0:7}"
-read -r -a hosts <<<"$SANDBOX_WEB_HOSTS"
+if (($# > 2)); then
+    hosts=("${@:3}")
+else
+    read -r -a hosts <<<"$SANDBOX_WEB_HOSTS"
+fi
 PY="$SANDBOX_PYTHON"
 
 addr() { local v="SANDBOX_${1^^}_ADDR"; echo "${!v}"; }

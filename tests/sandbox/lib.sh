@@ -21,11 +21,36 @@ all_components() {
 # own loopback address 127.0.0.(N+1). Hosts past the site (SANDBOX_HOSTS > 5, e.g. the
 # benchmarks' 50) are plain workers named sandboxN.
 SITE_HOSTS=(web1 web2 db1 lb1 lb2)
+# SANDBOX_WEB_HOSTS=N (2..20, default 2; opt-in, for the deploy benchmark): N web hosts.
+# web3..webN come after the five above (host 6 = web3 on 127.0.0.7, ...), so the
+# addresses of web1 web2 db1 lb1 lb2 never move. env.sh exports SANDBOX_WEB_HOSTS too,
+# as the list of web host names ("web1 web2 ..."): a shell that sourced it passes that
+# list, which counts as its length.
+sandbox_web_host_count() {
+    local v="${SANDBOX_WEB_HOSTS:-2}" w n=0 words=()
+    if [[ "$v" =~ ^[0-9]+$ ]]; then
+        ((10#$v >= 2 && 10#$v <= 20)) || die "SANDBOX_WEB_HOSTS must be 2..20, not '$v'"
+        echo "$((10#$v))"
+        return 0
+    fi
+    read -r -a words <<<"$v"
+    for w in "${words[@]}"; do
+        n=$((n + 1))
+        [[ "$w" == "web$n" ]] ||
+            die "SANDBOX_WEB_HOSTS must be a number of web hosts (2..20), not '$v'"
+    done
+    ((n >= 2 && n <= 20)) || die "SANDBOX_WEB_HOSTS must be 2..20, not '$v'"
+    echo "$n"
+}
+SANDBOX_WEB_HOST_COUNT="$(sandbox_web_host_count)" || exit 1
+for ((_w = 3; _w <= SANDBOX_WEB_HOST_COUNT; _w++)); do SITE_HOSTS+=("web$_w"); done
+unset _w
 site_host_name() {
     if (($1 >= 1 && $1 <= ${#SITE_HOSTS[@]})); then echo "${SITE_HOSTS[$1 - 1]}"; else echo "sandbox$1"; fi
 }
-site_host_role() {
-    case "$(site_host_name "$1")" in
+site_host_role() { site_role_of_name "$(site_host_name "$1")"; }
+site_role_of_name() {
+    case "$1" in
         web*) echo web ;;
         db*) echo db ;;
         lb*) echo lb ;;
@@ -328,9 +353,13 @@ sandbox_write_profile() {
                 echo 'interval_secs = 0.25'
                 echo 'access_log = "shared/log/gunicorn-access.log"'
             fi
+            # The hosts as the ssh component named them when it started them (a later
+            # `up` of another component may run without that SANDBOX_WEB_HOSTS).
+            local names=()
+            read -r -a names <<<"${SANDBOX_HOST_NAMES:-}"
             for ((n = 1; n <= SANDBOX_HOSTS; n++)); do
-                name="$(site_host_name "$n")"
-                role="$(site_host_role "$n")"
+                name="${names[n - 1]:-$(site_host_name "$n")}"
+                role="$(site_role_of_name "$name")"
                 local logs=()
                 case "$role" in
                     web) [[ -n "${SANDBOX_DEPLOY_DIR:-}" ]] &&

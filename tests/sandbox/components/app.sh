@@ -1,5 +1,6 @@
 # Component "app": the Django shop (tests/sandbox/app) with django-silk, served by gunicorn
 # on web1 and web2 (127.0.0.2 / 127.0.0.3, port SANDBOX_GUNICORN_PORT, default 8000),
+# and on web3..webN (127.0.0.7..) with SANDBOX_WEB_HOSTS=N (lib.sh),
 # deployed Capistrano style from a local git repository with several tagged versions.
 # Needs postgres and mariadb (started if they are not).
 #
@@ -35,6 +36,16 @@ APP_BIN="$SANDBOX_LIB_DIR/bin"
 app_port() { echo "${SANDBOX_GUNICORN_PORT:-8000}"; }
 app_workers() { echo "${SANDBOX_GUNICORN_WORKERS:-2}"; }
 app_web_hosts() { site_hosts_with_role web; }
+# Every web host tree on disk (web1, web2, and web3.. of an earlier, larger sandbox).
+app_host_trees() {
+    local d
+    shopt -s nullglob
+    for d in "$APP_DEPLOY_DIR"/web*/; do
+        d="$(basename "$d")"
+        [[ "$d" =~ ^web[0-9]+$ ]] && echo "$d"
+    done
+    shopt -u nullglob
+}
 app_host_dir() { echo "$APP_DEPLOY_DIR/$1"; }
 app_pid_file() { echo "$APP_DEPLOY_DIR/$1/shared/tmp/gunicorn.pid"; }
 
@@ -116,6 +127,12 @@ app_prepare_host() {
     mkdir -p "$dir/releases" "$shared/log" "$shared/tmp"
     allowed="shop.sandbox.test,localhost"
     for ((n = 1; n <= 6; n++)); do allowed+=",127.0.0.$n"; done
+    # web3.. (SANDBOX_WEB_HOSTS > 2) are past 127.0.0.6: the health gate asks each by its address.
+    local web addr
+    for web in $(app_web_hosts); do
+        addr="$(site_addr_of "$web")"
+        [[ ",$allowed," == *",$addr,"* ]] || allowed+=",$addr"
+    done
     (
         umask 077
         cat >"$shared/.env.new" <<ENV
@@ -217,6 +234,13 @@ app_up() {
     app_venv
     app_build_repo
     local host rel first=""
+    # Web hosts of an earlier, larger sandbox (SANDBOX_WEB_HOSTS) are not part of this one.
+    for host in $(app_host_trees); do
+        [[ " $(app_web_hosts | paste -sd' ') " == *" $host "* ]] && continue
+        [[ -n "$(read_pid "$(app_pid_file "$host")")" ]] || continue
+        log "app: stopping gunicorn on $host (not a web host of this sandbox)"
+        "$APP_BIN/gunicorn-stop" "$host"
+    done
     for host in $(app_web_hosts); do
         app_prepare_host "$host"
         if ! app_current_is_valid "$host"; then
@@ -290,7 +314,8 @@ app_up() {
 
 app_down() {
     local host
-    for host in $(app_web_hosts); do
+    # Whatever runs, with or without the SANDBOX_WEB_HOSTS it was started with.
+    for host in $( (app_web_hosts; app_host_trees) | awk '!seen[$0]++'); do
         "$APP_BIN/gunicorn-stop" "$host"
     done
     env_remove app

@@ -1,8 +1,9 @@
 # Component "nginx": the site's load balancers, lb1 and lb2 (127.0.0.5, 127.0.0.6), each
 # its own nginx master. HTTPS on SANDBOX_HTTPS_PORT (443 as root, else 8443) with a
 # certificate of a sandbox CA; HTTP on SANDBOX_HTTP_PORT (80 / 8080) redirects to HTTPS.
-# In front of both gunicorns (upstream servers in an include file, so a backend can be
-# drained: edit it, then `nginx -s reload` or kill -HUP the master).
+# In front of every web host's gunicorn (web1 web2, and web3.. with SANDBOX_WEB_HOSTS;
+# upstream servers in an include file, so a backend can be drained: edit it, then
+# `nginx -s reload` or kill -HUP the master).
 #
 # Layout under target/sandbox/:
 #   tls/ca.pem, ca.key               the sandbox CA (trust ca.pem)

@@ -2,6 +2,8 @@
 # instances on 127.0.0.2 .. 127.0.0.(N+1), port SANDBOX_SSH_PORT (default 2222), each with
 # its own host keys; a client key and a known_hosts file. The first five are the site
 # (lib.sh): web1 web2 (web), db1 (db), lb1 lb2 (lb); more hosts are workers sandbox6...
+# With SANDBOX_WEB_HOSTS=N > 2, hosts 6..N+3 are web3..webN (SANDBOX_HOSTS defaults to
+# N+3 then), and workers start after them.
 #
 # Layout under target/sandbox/:
 #   sandbox.toml                 opsctl profile "sandbox" (lib.sh: sandbox_write_profile)
@@ -15,7 +17,8 @@
 SSHD="${SSHD:-/usr/sbin/sshd}"
 SSH_STATE="$STATE_DIR/ssh"
 
-ssh_hosts() { echo "${SANDBOX_HOSTS:-5}"; }
+# Default: the site (5 hosts, more with SANDBOX_WEB_HOSTS > 2: lib.sh).
+ssh_hosts() { echo "${SANDBOX_HOSTS:-${#SITE_HOSTS[@]}}"; }
 ssh_port() { echo "${SANDBOX_SSH_PORT:-2222}"; }
 # Host N (1-based) listens on 127.0.0.(N+1).
 ssh_addr() { site_host_addr "$1"; }
@@ -113,6 +116,9 @@ ssh_up() {
     port="$(ssh_port)"
     [[ "$hosts" =~ ^[0-9]+$ && "$hosts" -ge 1 && "$hosts" -le 250 ]] ||
         die "SANDBOX_HOSTS must be 1..250, not '$hosts'"
+    if ((SANDBOX_WEB_HOST_COUNT > 2 && hosts < ${#SITE_HOSTS[@]})); then
+        die "SANDBOX_WEB_HOSTS=$SANDBOX_WEB_HOST_COUNT needs SANDBOX_HOSTS >= ${#SITE_HOSTS[@]} (web3..web$SANDBOX_WEB_HOST_COUNT are hosts 6..${#SITE_HOSTS[@]}), not $hosts: leave SANDBOX_HOSTS unset or raise it"
+    fi
     [[ "$port" =~ ^[0-9]+$ ]] || die "SANDBOX_SSH_PORT must be a port number"
     user="$(id -un)"
     mkdir -p "$SSH_STATE"
