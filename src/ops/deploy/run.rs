@@ -18,9 +18,6 @@ use super::rolling::{HostState, MoveSteps, Road, set};
 use super::traffic::AccessLogs;
 use super::{gate, push, restart, revision};
 
-/// Rounds of probes the watch's baseline takes before anything switches.
-const BASELINE_ROUNDS: usize = 8;
-
 /// Plan indexes of one host's steps.
 #[derive(Debug, Clone)]
 struct HostSteps {
@@ -563,7 +560,7 @@ impl Change for Deploy {
             None => Vec::new(),
         };
         let base = if this.app.watch.is_some() {
-            gate::baseline(&this.app.health, &watch_urls, BASELINE_ROUNDS).await
+            gate::baseline(&this.app.health, &watch_urls).await
         } else {
             gate::Samples::default()
         };
