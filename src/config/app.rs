@@ -163,11 +163,24 @@ pub struct WatchSettings {
     /// The unit of that request time (`seconds`: nginx `$request_time`, gunicorn
     /// `%(L)s`; `microseconds`: Apache `%D`).
     #[serde(default)]
-    pub access_log_time_unit: crate::web::combined_log::TimeUnit,
+    pub access_log_time_unit: TimeUnit,
     /// Requests the access logs need in the watch before they may roll back (a
     /// quiet site's three requests are no verdict).
     #[serde(default = "default_min_requests")]
     pub min_requests: usize,
+}
+
+/// The unit of an access log's request time, the first field after the
+/// combined format's user agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeUnit {
+    /// nginx `$request_time`, gunicorn `%(L)s`.
+    #[default]
+    Seconds,
+    Milliseconds,
+    /// Apache `%D`.
+    Microseconds,
 }
 
 fn default_branch() -> String {

@@ -5,8 +5,6 @@
 //!
 //! `addr ident user [time] "request" status bytes "referer" "agent" extra...`
 
-use serde::{Deserialize, Serialize};
-
 /// One request, borrowed from its line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry<'a> {
@@ -24,17 +22,8 @@ pub struct Entry<'a> {
     pub extra: Vec<&'a str>,
 }
 
-/// The unit of the first timing field after the user agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TimeUnit {
-    /// nginx `$request_time`, gunicorn `%(L)s`, Apache `%T` with `%{ms}T` aside.
-    #[default]
-    Seconds,
-    Milliseconds,
-    /// Apache `%D`.
-    Microseconds,
-}
+/// The unit of the first timing field after the user agent (a profile setting).
+pub use crate::config::app::TimeUnit;
 
 impl Entry<'_> {
     /// The request's method, when the request line has one (a garbage request
