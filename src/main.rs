@@ -50,6 +50,8 @@ enum Commands {
     Rollback(cli::deploy::RollbackArgs),
     /// The app's releases on every host, the current one marked, drift flagged.
     Releases(cli::deploy::ReleasesArgs),
+    /// Change capacity: gunicorn workers, systemd instances, nginx backends (drained first).
+    Scale(cli::scale::ScaleArgs),
     /// The deploy lock: who holds it; break it.
     #[command(subcommand)]
     Lock(cli::deploy::LockCommand),
@@ -97,6 +99,9 @@ fn main() -> ExitCode {
         }),
         Some(Commands::Releases(args)) => with_profile(profile, inventory, |p| async move {
             cli::deploy::run_releases(&p, args).await
+        }),
+        Some(Commands::Scale(args)) => with_profile(profile, inventory, |p| async move {
+            cli::scale::run(&p, args).await
         }),
         Some(Commands::Lock(cmd)) => with_profile(profile, inventory, |p| async move {
             cli::deploy::run_lock(&p, cmd).await

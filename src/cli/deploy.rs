@@ -167,7 +167,7 @@ pub async fn run_rollback(profile: &Profile, args: &RollbackArgs) -> anyhow::Res
 }
 
 /// The plan (and with --dry-run nothing more), then the change engine.
-async fn execute(
+pub(crate) async fn execute(
     profile: &Profile,
     change: &mut dyn Change,
     args: &ChangeArgs,

@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod digest;
 pub mod health;
 pub mod queries;
+pub mod scale;
 pub mod since;
 pub mod table;
 

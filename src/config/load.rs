@@ -447,7 +447,8 @@ fn validate(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
     }
     validate_hosts(p, s)?;
     validate_databases(p, s)?;
-    validate_app(p, s)
+    validate_app(p, s)?;
+    validate_scale(p, s)
 }
 
 fn validate_app(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
@@ -786,6 +787,111 @@ fn log_source(l: &LogSource, s: &Spans, path: &[Seg]) -> Result<(), Diagnostic> 
             .error(path, "a log source names exactly one of `unit` or `file`")
             .with_hint("e.g. { unit = \"nginx\" } or { file = \"/var/log/syslog\" }")),
     }
+}
+
+fn validate_scale(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
+    use super::scale::ScaleKind;
+    use Seg::{Index, Key};
+    let known: Vec<&str> = p.hosts.iter().map(|h| h.name.as_str()).collect();
+    for (i, t) in p.scale.iter().enumerate() {
+        let at = |k| [Key("scale"), Index(i), Key(k)];
+        if t.name.trim().is_empty() || t.name.starts_with(['+', '-', '=']) {
+            return Err(s
+                .error(&at("name"), "a scale target needs a name")
+                .with_hint("name = \"web\" (the TARGET of `opsctl scale web +2`)"));
+        }
+        if p.scale[..i].iter().any(|o| o.name == t.name) {
+            return Err(s.error(&at("name"), format!("a second scale target `{}`", t.name)));
+        }
+        if t.hosts.is_empty() && t.roles.is_empty() {
+            return Err(s
+                .error(
+                    &at("name"),
+                    format!("the scale target `{}` names no hosts", t.name),
+                )
+                .with_hint("hosts = [\"web1\"] or roles = [\"web\"]"));
+        }
+        for (j, h) in t.hosts.iter().enumerate() {
+            if !known.contains(&h.as_str()) {
+                return Err(s.error(
+                    &[Key("scale"), Index(i), Key("hosts"), Index(j)],
+                    format!("no host `{h}` in this profile"),
+                ));
+            }
+        }
+        for (j, r) in t.roles.iter().enumerate() {
+            if !p.hosts.iter().any(|h| h.roles.contains(r)) {
+                return Err(s.error(
+                    &[Key("scale"), Index(i), Key("roles"), Index(j)],
+                    format!("no host of the profile has the role `{r}`"),
+                ));
+            }
+        }
+        if let Some(max) = t.max
+            && max < t.min
+        {
+            return Err(s.error(&at("max"), format!("max ({max}) is below min ({})", t.min)));
+        }
+        positive(t.timeout_secs, s, &at("timeout_secs"))?;
+        positive(t.drain_timeout_secs, s, &at("drain_timeout_secs"))?;
+        let missing = |key: &str, hint: &str| {
+            Err(s
+                .error(
+                    &at("kind"),
+                    format!("a `{}` scale target needs `{key}`", t.kind.as_str()),
+                )
+                .with_hint(hint.to_string()))
+        };
+        match t.kind {
+            ScaleKind::Gunicorn => {
+                let Some(f) = &t.pid_file else {
+                    return missing("pid_file", "pid_file = \"shared/tmp/gunicorn.pid\"");
+                };
+                if !f.starts_with('/') && p.app.is_none() {
+                    return Err(s
+                        .error(
+                            &at("pid_file"),
+                            "a relative pid_file needs an [app] (its path)",
+                        )
+                        .with_hint("an absolute path: pid_file = \"/run/gunicorn/shop.pid\""));
+                }
+            }
+            ScaleKind::Systemd => {
+                if !t.unit.as_deref().is_some_and(|u| u.contains("{instance}")) {
+                    return missing("unit", "unit = \"shop@{instance}.service\"");
+                }
+                if t.instances.is_empty() {
+                    return missing("instances", "instances = [\"8001\", \"8002\", \"8003\"]");
+                }
+            }
+            ScaleKind::NginxUpstream => {
+                if t.upstream_file.is_none() {
+                    return missing(
+                        "upstream_file",
+                        "upstream_file = \"/etc/nginx/shop-upstream.conf\"",
+                    );
+                }
+                if t.pid_file.is_none() {
+                    return missing("pid_file", "pid_file = \"/run/nginx.pid\"");
+                }
+                for key in ["test", "reload"] {
+                    let argv = if key == "test" { &t.test } else { &t.reload };
+                    if argv.first().is_none_or(|a| a.is_empty()) {
+                        return Err(s.error(&at(key), format!("{key} is an empty command")));
+                    }
+                }
+                if let Some(r) = &t.backends_role
+                    && !p.hosts.iter().any(|h| h.roles.contains(r))
+                {
+                    return Err(s.error(
+                        &at("backends_role"),
+                        format!("no host of the profile has the role `{r}`"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn positive(v: f64, s: &Spans, path: &[Seg]) -> Result<(), Diagnostic> {

@@ -29,6 +29,9 @@ pub struct Profile {
     /// What `opsctl deploy` and `rollback` deploy (see [`super::app`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<super::app::AppSettings>,
+    /// What `opsctl scale` may change (see [`super::scale`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scale: Vec<super::scale::ScaleTarget>,
 }
 
 /// The database engines opsctl reads.

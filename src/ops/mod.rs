@@ -14,6 +14,7 @@ pub mod lock;
 pub mod lock_break;
 pub mod plan;
 pub mod query_signal;
+pub mod scale;
 
 pub use audit::{AuditLog, AuditRecord, Outcome};
 pub use consent::{Consent, Refusal};

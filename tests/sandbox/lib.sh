@@ -352,6 +352,34 @@ sandbox_write_profile() {
                 echo 'paths = ["/products/"]'
                 echo 'interval_secs = 0.25'
                 echo 'access_log = "shared/log/gunicorn-access.log"'
+                # What `opsctl scale` may change: each web host's gunicorn workers.
+                echo
+                echo '[[scale]]'
+                echo 'name = "web"'
+                echo 'kind = "gunicorn"'
+                echo 'roles = ["web"]'
+                echo 'pid_file = "shared/tmp/gunicorn.pid"'
+                echo 'min = 1'
+                echo 'max = 6'
+            fi
+            # ... and the load balancers' backends (drained before they are removed).
+            if [[ -n "${SANDBOX_LB_HOSTS:-}" && -n "${SANDBOX_NGINX_BIN:-}" ]]; then
+                local ngx="$STATE_DIR/nginx/{host}"
+                local base="\"$SANDBOX_NGINX_BIN\", \"-p\", \"$ngx/\", \"-e\", \"$ngx/logs/error.log\", \"-c\", \"$ngx/nginx.conf\""
+                echo
+                echo '[[scale]]'
+                echo 'name = "backends"'
+                echo 'kind = "nginx-upstream"'
+                echo 'roles = ["lb"]'
+                echo "upstream_file = \"$ngx/upstream.conf\""
+                echo "pid_file = \"$ngx/nginx.pid\""
+                echo "test = [$base, \"-t\", \"-q\"]"
+                echo "reload = [$base, \"-s\", \"reload\"]"
+                echo 'backends_role = "web"'
+                echo "backend_port = ${SANDBOX_GUNICORN_PORT:-8000}"
+                echo 'server_params = "max_fails=2 fail_timeout=5s"'
+                echo 'min = 1'
+                echo 'drain_timeout_secs = 30'
             fi
             # The hosts as the ssh component named them when it started them (a later
             # `up` of another component may run without that SANDBOX_WEB_HOSTS).
