@@ -17,6 +17,10 @@ impl FromStr for Delta {
     fn from_str(s: &str) -> Result<Delta, String> {
         let bad = || format!("`{s}` is not a change of count: say +N, -N or =N (+2, -1, =4)");
         let (sign, n) = s.split_at_checked(1).ok_or_else(bad)?;
+        // Digits only: u32's parser would take `++1` as `+ +1`.
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
         let n: u32 = n.parse().map_err(|_| bad())?;
         match sign {
             "+" if n > 0 => Ok(Delta::Add(n)),
