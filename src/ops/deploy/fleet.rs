@@ -35,17 +35,37 @@ pub fn app_hosts(
     app: &AppSettings,
     only: &[String],
 ) -> Result<Vec<AppHost>, String> {
-    let mut names: Vec<&str> = app.hosts.iter().map(String::as_str).collect();
+    hosts_of(
+        profile,
+        &app.hosts,
+        &app.roles,
+        &format!("the app {}", app.name),
+        only,
+        &|h| app.path_on(h),
+    )
+}
+
+/// The profile hosts named in `named`, then those with one of `roles`, each once,
+/// narrowed to `only`; each with `path_of` its name as the app's path there.
+/// `what` names whose hosts they are in messages (`the app shop`).
+pub fn hosts_of(
+    profile: &Profile,
+    named: &[String],
+    roles: &[String],
+    what: &str,
+    only: &[String],
+    path_of: &dyn Fn(&str) -> String,
+) -> Result<Vec<AppHost>, String> {
+    let mut names: Vec<&str> = named.iter().map(String::as_str).collect();
     for h in &profile.hosts {
-        if h.roles.iter().any(|r| app.roles.contains(r)) && !names.contains(&h.name.as_str()) {
+        if h.roles.iter().any(|r| roles.contains(r)) && !names.contains(&h.name.as_str()) {
             names.push(&h.name);
         }
     }
     for o in only {
         if !names.contains(&o.as_str()) {
             return Err(format!(
-                "`{o}` is not a host of the app {} (its hosts: {})",
-                app.name,
+                "`{o}` is not a host of {what} (its hosts: {})",
                 names.join(", ")
             ));
         }
@@ -59,20 +79,20 @@ pub fn app_hosts(
         }
         let Some(entry) = profile.hosts.iter().find(|h| h.name == name) else {
             return Err(format!(
-                "the app names `{name}`, which is not a host of the profile"
+                "{what} names `{name}`, which is not a host of the profile"
             ));
         };
         let host = resolve::resolve_entry(profile, entry, &lookup)
             .map_err(|e: ResolveError| e.to_string())?;
         out.push(AppHost {
-            path: app.path_on(&host.name),
+            path: path_of(&host.name),
             address: host.address.clone(),
             remote: host.remote(),
             name: host.name,
         });
     }
     if out.is_empty() {
-        return Err(format!("the app {} has no hosts", app.name));
+        return Err(format!("{what} has no hosts"));
     }
     Ok(out)
 }

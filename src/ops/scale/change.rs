@@ -853,23 +853,19 @@ impl Scale {
             if let Some(s) = self.plan.steps.get(step) {
                 progress.step(step, s, StepState::Started);
             }
+            let but = |e: ChangeError| {
+                ChangeError::failed(format!(
+                    "{} drained and marked down, but: {e}",
+                    drain.join(", ")
+                ))
+            };
             // The removal's own write/check/reload are not steps of the plan.
             self.write_and_test(&removal, usize::MAX / 2, progress)
                 .await
-                .map_err(|e| {
-                    ChangeError::failed(format!(
-                        "{} drained and marked down, but: {e}",
-                        drain.join(", ")
-                    ))
-                })?;
+                .map_err(but)?;
             self.reload_all(false, usize::MAX / 2, progress)
                 .await
-                .map_err(|e| {
-                    ChangeError::failed(format!(
-                        "{} drained and marked down, but: {e}",
-                        drain.join(", ")
-                    ))
-                })?;
+                .map_err(but)?;
             for (i, s) in self.plan.steps.iter().enumerate().skip(step) {
                 progress.step(i, s, StepState::Done);
             }
