@@ -13,6 +13,7 @@ pub mod secrets;
 pub mod ssh_config;
 pub mod ssh_lookup;
 pub mod target;
+pub mod warm;
 
 pub use app::{AppSettings, RestartStrategy};
 pub use diagnostic::Diagnostic;

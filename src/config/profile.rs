@@ -32,6 +32,9 @@ pub struct Profile {
     /// What `opsctl scale` may change (see [`super::scale`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scale: Vec<super::scale::ScaleTarget>,
+    /// What `opsctl warm` warms and where (see [`super::warm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm: Option<super::warm::WarmSettings>,
 }
 
 /// The database engines opsctl reads.

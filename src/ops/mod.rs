@@ -15,6 +15,7 @@ pub mod lock_break;
 pub mod plan;
 pub mod query_signal;
 pub mod scale;
+pub mod warm;
 
 pub use audit::{AuditLog, AuditRecord, Outcome};
 pub use consent::{Consent, Refusal};

@@ -1,0 +1,204 @@
+//! HTTP for warming: one reqwest client per cache node (a client's connection
+//! pool is keyed by host, so reaching two nodes under one Host name needs two
+//! clients, each resolving the site's name to its node's address: the Host
+//! header and TLS SNI stay the site's), and the one request a warm sends.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::cache;
+use super::stats::Answer;
+
+/// The Accept-Encoding values browsers send (the cache key often includes it):
+/// Chrome, Edge and Firefox; Safari and older browsers; and none (curl, bots).
+pub const BROWSER_ENCODINGS: [&str; 3] = ["gzip, deflate, br, zstd", "gzip, deflate, br", ""];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot read the CA file {path}: {why}")]
+    CaFile { path: String, why: String },
+    #[error("cannot set up the HTTP client: {0}")]
+    Build(String),
+    #[error("bad header `{0}`: expected NAME:VALUE")]
+    Header(String),
+}
+
+/// Where requests go: the site's own name, or one node's address.
+#[derive(Debug, Clone)]
+pub struct NodeAddr {
+    pub name: String,
+    /// `None`: wherever DNS sends the site's name.
+    pub addr: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub host: String,
+    pub ca_file: Option<String>,
+    pub timeout: Duration,
+    pub pool: usize,
+}
+
+/// A client for `node`; `whole_timeout` bounds each request end to end (pages),
+/// without it only connecting is bounded (sitemaps, read at the pace of the warm).
+pub fn build(
+    settings: &ClientSettings,
+    node: &NodeAddr,
+    whole_timeout: bool,
+) -> Result<reqwest::Client, ClientError> {
+    crate::health::http::ensure_crypto_provider();
+    let mut b = reqwest::Client::builder()
+        .use_rustls_tls()
+        .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(settings.pool)
+        .user_agent(concat!("opsctl-warm/", env!("CARGO_PKG_VERSION")));
+    if whole_timeout {
+        b = b.timeout(settings.timeout);
+    }
+    if let Some(path) = &settings.ca_file {
+        for cert in read_ca(path)? {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    if let Some(addr) = node.addr {
+        b = b.resolve(&settings.host, addr);
+    }
+    b.build().map_err(|e| ClientError::Build(innermost(&e)))
+}
+
+fn read_ca(path: &str) -> Result<Vec<reqwest::Certificate>, ClientError> {
+    let bad = |why: String| ClientError::CaFile {
+        path: path.to_string(),
+        why,
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| bad(format!("not PEM certificates: {}", innermost(&e))))?;
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    Ok(certs)
+}
+
+/// `--header NAME:VALUE` parsed. The value is registered as a secret: it may be
+/// an Authorization, and no output or audit record may show it.
+pub fn header(text: &str) -> Result<(HeaderName, HeaderValue), ClientError> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| ClientError::Header(name_only(text)))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| ClientError::Header(name_only(text)))?;
+    let value = value.trim();
+    crate::config::secrets::register(value);
+    let mut value =
+        HeaderValue::from_str(value).map_err(|_| ClientError::Header(name.to_string()))?;
+    value.set_sensitive(true);
+    Ok((name, value))
+}
+
+fn name_only(text: &str) -> String {
+    text.split(':').next().unwrap_or("").trim().to_string()
+}
+
+/// Sends one GET and reads its body to the end (a cache stores what the client
+/// took whole). Returns what it said and the time to the last byte.
+pub async fn get(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    encoding: &str,
+    headers: &HeaderMap,
+) -> (Result<Answer, String>, f64) {
+    let started = Instant::now();
+    let mut req = client.get(url.clone()).headers(headers.clone());
+    if !encoding.is_empty() {
+        req = req.header(reqwest::header::ACCEPT_ENCODING, encoding);
+    }
+    let result = async {
+        let mut resp = req.send().await.map_err(|e| describe(&e))?;
+        let status = resp.status().as_u16();
+        let pairs: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let view: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        while resp.chunk().await.map_err(|e| describe(&e))?.is_some() {}
+        Ok(Answer {
+            status,
+            cache: cache::result(&view),
+            uncacheable: cache::uncacheable(&view),
+        })
+    }
+    .await;
+    (result, started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// A short reason: "connection refused", "timeout", "certificate not trusted".
+pub fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return "timeout".into();
+    }
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return match tls {
+                rustls::Error::InvalidCertificate(c) => {
+                    format!("certificate rejected ({c:?}); a private CA needs --ca-file")
+                }
+                other => format!("TLS error: {other}"),
+            };
+        }
+        let mut next = e.source();
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
+                std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
+                std::io::ErrorKind::TimedOut => return "timeout".into(),
+                _ => {}
+            }
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner);
+            }
+        }
+        cur = next;
+    }
+    if err.is_connect() {
+        format!("cannot connect: {}", innermost(err))
+    } else {
+        format!("request failed: {}", innermost(err))
+    }
+}
+
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_parse_and_their_values_stay_secret() {
+        let (n, v) = header("Authorization: Bearer s3cr3t-token-value").unwrap();
+        assert_eq!(n.as_str(), "authorization");
+        assert!(v.is_sensitive());
+        assert_eq!(
+            crate::config::secrets::scrub("sent Bearer s3cr3t-token-value"),
+            "sent ***"
+        );
+        let e = header("no-colon-here").unwrap_err().to_string();
+        assert!(e.contains("NAME:VALUE"), "{e}");
+        assert!(header("bad name: x").is_err());
+    }
+}
