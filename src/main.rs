@@ -52,6 +52,8 @@ enum Commands {
     Releases(cli::deploy::ReleasesArgs),
     /// Change capacity: gunicorn workers, systemd instances, nginx backends (drained first).
     Scale(cli::scale::ScaleArgs),
+    /// Warm the caches: every URL of the sitemaps (or a list) through each cache node.
+    Warm(cli::warm::WarmArgs),
     /// The deploy lock: who holds it; break it.
     #[command(subcommand)]
     Lock(cli::deploy::LockCommand),
@@ -102,6 +104,9 @@ fn main() -> ExitCode {
         }),
         Some(Commands::Scale(args)) => with_profile(profile, inventory, |p| async move {
             cli::scale::run(&p, args).await
+        }),
+        Some(Commands::Warm(args)) => with_profile(profile, inventory, |p| async move {
+            cli::warm::run(&p, args).await
         }),
         Some(Commands::Lock(cmd)) => with_profile(profile, inventory, |p| async move {
             cli::deploy::run_lock(&p, cmd).await

@@ -34,7 +34,7 @@ pub struct ChangeArgs {
 }
 
 impl ChangeArgs {
-    fn consent(&self, again: bool) -> Consent {
+    pub(crate) fn consent(&self, again: bool) -> Consent {
         Consent {
             yes: self.yes,
             typed: self.confirm.clone(),
@@ -96,7 +96,7 @@ fn hosts_of(profile: &Profile, app: &AppSettings, cmd: &str) -> Result<Vec<AppHo
     })
 }
 
-fn context(profile: &Profile) -> OpsContext {
+pub(crate) fn context(profile: &Profile) -> OpsContext {
     OpsContext {
         profile: profile.name.clone(),
         environment: profile.environment,

@@ -11,6 +11,7 @@ pub mod queries;
 pub mod scale;
 pub mod since;
 pub mod table;
+pub mod warm;
 
 /// Writes text that goes to the user, secrets scrubbed (see `config::secrets`).
 pub fn emit(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
