@@ -448,7 +448,89 @@ fn validate(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
     validate_hosts(p, s)?;
     validate_databases(p, s)?;
     validate_app(p, s)?;
-    validate_scale(p, s)
+    validate_scale(p, s)?;
+    validate_warm(p, s)
+}
+
+fn validate_warm(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
+    use Seg::{Index, Key};
+    let Some(w) = &p.warm else {
+        return Ok(());
+    };
+    let web_url = |text: &str| {
+        reqwest::Url::parse(text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+    };
+    for (i, m) in w.sitemaps.iter().enumerate() {
+        let is_url = m.starts_with("http://") || m.starts_with("https://");
+        if (is_url && web_url(m).is_none()) || (!is_url && !m.starts_with('/')) {
+            return Err(s
+                .error(
+                    &[Key("warm"), Key("sitemaps"), Index(i)],
+                    format!("`{m}` is neither an http(s) URL nor an absolute file path"),
+                )
+                .with_hint("sitemaps = [\"https://shop.example.com/sitemap.xml\"]"));
+        }
+    }
+    if let Some(b) = &w.base {
+        if web_url(b).is_none() {
+            return Err(s
+                .error(
+                    &[Key("warm"), Key("base")],
+                    format!("`{b}` is not an http(s) URL with a host"),
+                )
+                .with_hint("base = \"https://shop.example.com\""));
+        }
+    }
+    if let Some(c) = w.concurrency {
+        if c == 0 || c > 4096 {
+            return Err(s.error(
+                &[Key("warm"), Key("concurrency")],
+                format!("concurrency {c}: give 1 to 4096 requests in flight"),
+            ));
+        }
+    }
+    if let Some(r) = w.rate {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(s.error(
+                &[Key("warm"), Key("rate")],
+                "rate must be a positive number of requests per second",
+            ));
+        }
+    }
+    if let Some(t) = w.timeout_secs {
+        positive(t, s, &[Key("warm"), Key("timeout_secs")])?;
+    }
+    if let Some(role) = &w.nodes {
+        if !p.hosts.iter().any(|h| h.roles.contains(role)) {
+            return Err(s
+                .error(
+                    &[Key("warm"), Key("nodes")],
+                    format!("no host of the profile has the role `{role}` (the cache nodes)"),
+                )
+                .with_hint("nodes = \"lb\" and roles = [\"lb\"] on the load balancers"));
+        }
+    }
+    if w.encodings.as_ref().is_some_and(Vec::is_empty) {
+        return Err(s
+            .error(
+                &[Key("warm"), Key("encodings")],
+                "encodings is empty: nothing would be requested",
+            )
+            .with_hint("encodings = [\"gzip, deflate, br\", \"\"] (\"\" sends no Accept-Encoding)"));
+    }
+    for (i, h) in w.allow_hosts.iter().enumerate() {
+        if h.trim().is_empty() || h.contains(['/', ':', ' ']) {
+            return Err(s
+                .error(
+                    &[Key("warm"), Key("allow_hosts"), Index(i)],
+                    format!("`{h}` is not a host name"),
+                )
+                .with_hint("allow_hosts = [\"static.example.com\"]"));
+        }
+    }
+    Ok(())
 }
 
 fn validate_app(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {

@@ -20,6 +20,9 @@ pub struct WarmSettings {
     /// The role of the cache nodes (default `lb`): with `--per-node`, every URL
     /// is sent to each host of this role, by its address, keeping Host and SNI.
     pub nodes: Option<String>,
+    /// Send every URL to each cache node by default (as `--per-node` does).
+    #[serde(default)]
+    pub per_node: bool,
     /// PEM bundle of the CAs to trust (a private CA).
     pub ca_file: Option<String>,
     /// Other hosts the sitemaps may name.

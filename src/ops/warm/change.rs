@@ -171,7 +171,7 @@ impl Warm {
         }
 
         let role = settings.nodes.clone().unwrap_or_else(|| "lb".into());
-        let addrs = if req.per_node {
+        let addrs = if req.per_node || settings.per_node {
             if host.parse::<IpAddr>().is_ok() || host.starts_with('[') {
                 return Err(WarmError::Bad(format!(
                     "--per-node needs the site's name in the base URL, not the address {host}: \
