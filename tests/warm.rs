@@ -751,7 +751,11 @@ fn a_million_url_sitemap_is_warmed_with_memory_flat() {
 fn a_bad_warm_section_stops_with_its_file_and_line() {
     for (warm, line, says) in [
         ("concurrency = 0\n", 9, "concurrency 0"),
-        ("sitemaps = [\"sitemap.xml\"]\n", 9, "neither an http(s) URL"),
+        (
+            "sitemaps = [\"sitemap.xml\"]\n",
+            9,
+            "neither an http(s) URL",
+        ),
         ("base = \"shop\"\n", 9, "not an http(s) URL"),
         ("rate = -5.0\n", 9, "rate must be"),
         ("nodes = \"cache\"\n", 9, "role `cache`"),
@@ -762,7 +766,10 @@ fn a_bad_warm_section_stops_with_its_file_and_line() {
         let out = env.opsctl(&["warm", "--dry-run"]).output().unwrap();
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{warm}: {stderr}");
-        assert!(stderr.contains(&format!("profile.toml:{line}")), "{warm}: {stderr}");
+        assert!(
+            stderr.contains(&format!("profile.toml:{line}")),
+            "{warm}: {stderr}"
+        );
         assert!(stderr.contains(says), "{warm}: {stderr}");
     }
 }

@@ -518,7 +518,9 @@ fn validate_warm(p: &Profile, s: &Spans) -> Result<(), Diagnostic> {
                 &[Key("warm"), Key("encodings")],
                 "encodings is empty: nothing would be requested",
             )
-            .with_hint("encodings = [\"gzip, deflate, br\", \"\"] (\"\" sends no Accept-Encoding)"));
+            .with_hint(
+                "encodings = [\"gzip, deflate, br\", \"\"] (\"\" sends no Accept-Encoding)",
+            ));
     }
     for (i, h) in w.allow_hosts.iter().enumerate() {
         if h.trim().is_empty() || h.contains(['/', ':', ' ']) {

@@ -381,6 +381,20 @@ sandbox_write_profile() {
                 echo 'min = 1'
                 echo 'drain_timeout_secs = 30'
             fi
+            # What `opsctl warm` warms: the shop's sitemap, on each load balancer's cache
+            # (the site's name is not in DNS: --per-node is the only way there).
+            if [[ -n "${SANDBOX_LB_HOSTS:-}" && -n "${SANDBOX_SITE_NAME:-}" ]]; then
+                local site="https://$SANDBOX_SITE_NAME"
+                [[ "${SANDBOX_HTTPS_PORT:-443}" == 443 ]] || site+=":$SANDBOX_HTTPS_PORT"
+                echo
+                echo '[warm]'
+                echo "sitemaps = [\"$site/sitemap.xml\"]"
+                echo "base = \"$site\""
+                echo 'nodes = "lb"'
+                echo 'per_node = true'
+                echo "ca_file = \"$SANDBOX_CA_FILE\""
+                echo 'concurrency = 8'
+            fi
             # The hosts as the ssh component named them when it started them (a later
             # `up` of another component may run without that SANDBOX_WEB_HOSTS).
             local names=()
