@@ -156,7 +156,7 @@ fn example_production_profile_is_accepted() {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("shop-production").and(predicate::str::contains("4 hosts")),
+            predicate::str::contains("shop-production").and(predicate::str::contains("6 hosts")),
         );
 }
 
