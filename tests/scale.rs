@@ -19,26 +19,8 @@ fn turn() -> std::sync::MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn sandbox() -> PathBuf {
-    let dir = root().join("target/sandbox");
-    assert!(
-        dir.join("env.json").is_file() && dir.join("sandbox.toml").is_file(),
-        "the sandbox is not up: run tests/sandbox/up (tests/run does)"
-    );
-    dir
-}
-
-fn var(k: &str) -> String {
-    let text = std::fs::read_to_string(sandbox().join("env.json")).unwrap();
-    let env: BTreeMap<String, String> = serde_json::from_str(&text).unwrap();
-    env.get(k)
-        .cloned()
-        .unwrap_or_else(|| panic!("{k} is not in env.json: is the sandbox up?"))
-}
+mod common;
+use common::{sandbox, var};
 
 struct Run {
     dir: tempfile::TempDir,
@@ -80,12 +62,7 @@ impl Run {
     }
 
     fn audit(&self) -> Vec<Value> {
-        let path = self.dir.path().join("state/opsctl/audit.jsonl");
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        common::audit(&self.dir.path().join("state"))
     }
 
     /// `scale status --json`: target → host → count.

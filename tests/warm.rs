@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+
 /// The test's site. Pages: `/p/N` (cacheable), `/private` (no-store),
 /// `/missing` (404), `/slow` (answers after 5 s). Sitemaps: `/sitemap.xml` (an
 /// index of `/pages.xml` and `/more.xml.gz`), `/big.xml?n=N` (generated as it is
@@ -264,12 +266,23 @@ impl Env {
     }
 
     fn audit(&self) -> Vec<Value> {
-        let path = self.dir.path().join("state/opsctl/audit.jsonl");
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        common::audit(&self.dir.path().join("state"))
+    }
+
+    /// opsctl as a child the test watches (signals, memory), output piped.
+    fn process(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsctl"));
+        cmd.current_dir(self.dir.path())
+            .env_remove("OPSCTL_PROFILE")
+            .env("HOME", self.dir.path())
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .arg("--profile")
+            .arg(self.path("profile.toml"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -466,6 +479,41 @@ fn a_dry_run_lists_the_urls_and_requests_no_page() {
     assert_eq!(doc["urls"][4], site.url("/missing"));
     assert_eq!(doc["urls"][6], site.url("/p/5"));
     assert_eq!(doc["plan"]["change"], "warm");
+
+    // Every page of the test's sitemaps was last changed on 2026-11-30.
+    let count_since = |since: &str| {
+        let out = env
+            .opsctl(&[
+                "warm",
+                "--sitemap",
+                &site.url("/sitemap.xml"),
+                "--changed-since",
+                since,
+                "--dry-run",
+            ])
+            .output()
+            .unwrap();
+        text(&out.stdout).lines().count()
+    };
+    assert_eq!(count_since("2026-11-29"), 7);
+    assert_eq!(count_since("2026-12-01"), 0);
+    let out = env
+        .opsctl(&[
+            "warm",
+            "--sitemap",
+            &site.url("/sitemap.xml"),
+            "--changed-since",
+            "lately",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--changed-since"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(site.page_requests(), 0);
 }
 
 #[test]
@@ -585,18 +633,17 @@ fn a_slow_page_times_out_and_ctrl_c_stops_the_warm() {
     // Ctrl-C while the slow pages are in flight: the warm ends at once, audited.
     let env = Env::new("development", "encodings = [\"\"]\n");
     std::fs::write(env.path("urls.txt"), "/slow\n".repeat(8)).unwrap();
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsctl"));
-    cmd.current_dir(env.dir.path())
-        .env_remove("OPSCTL_PROFILE")
-        .env("HOME", env.dir.path())
-        .env("XDG_STATE_HOME", env.dir.path().join("state"))
-        .arg("--profile")
-        .arg(env.path("profile.toml"))
-        .args(["warm", "--urls", env.path("urls.txt").to_str().unwrap()])
-        .args(["--base", &site.url("/")])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let urls = env.path("urls.txt");
+    let mut child = env
+        .process(&[
+            "warm",
+            "--urls",
+            urls.to_str().unwrap(),
+            "--base",
+            &site.url("/"),
+        ])
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while site.page_requests() < 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -693,15 +740,8 @@ fn a_secret_header_is_sent_and_never_shown() {
 
 /// The peak resident memory of a run of opsctl (VmHWM, read until it exits).
 fn peak_rss_kib(env: &Env, args: &[&str]) -> (u64, std::process::ExitStatus, Duration) {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("opsctl"));
-    cmd.current_dir(env.dir.path())
-        .env_remove("OPSCTL_PROFILE")
-        .env("HOME", env.dir.path())
-        .env("XDG_STATE_HOME", env.dir.path().join("state"))
-        .arg("--profile")
-        .arg(env.path("profile.toml"))
-        .args(args)
-        .stdout(std::process::Stdio::null())
+    let mut cmd = env.process(args);
+    cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let started = Instant::now();
     let mut child = cmd.spawn().unwrap();

@@ -4,27 +4,19 @@
 //! name (`--per-node`, the profile's default there), going from MISS to HIT on
 //! each. A node that is down fails alone.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn sandbox() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/sandbox");
-    assert!(
-        dir.join("env.json").is_file() && dir.join("sandbox.toml").is_file(),
-        "the sandbox is not up: run tests/sandbox/up (tests/run does)"
-    );
-    dir
-}
+mod common;
+use common::{sandbox, var};
 
-fn var(k: &str) -> String {
-    let text = std::fs::read_to_string(sandbox().join("env.json")).unwrap();
-    let env: BTreeMap<String, String> = serde_json::from_str(&text).unwrap();
-    env.get(k)
-        .cloned()
-        .unwrap_or_else(|| panic!("{k} is not in env.json: is the sandbox up?"))
+/// The tests take turns: one empties the caches the others count on.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    TURN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 struct Run {
@@ -84,6 +76,7 @@ fn site() -> String {
 
 #[test]
 fn the_shops_sitemap_is_read_over_tls_through_the_first_node() {
+    let _turn = turn();
     let run = Run::new(|_| {});
     let out = run.opsctl(&["warm", "--dry-run", "--json"]);
     assert_eq!(
@@ -115,6 +108,7 @@ fn the_shops_sitemap_is_read_over_tls_through_the_first_node() {
 
 #[test]
 fn pages_go_from_miss_to_hit_on_both_load_balancers() {
+    let _turn = turn();
     let run = Run::new(|_| {});
     // Pages no one asked yet: the cache key holds the query, Django ignores it.
     let nonce = format!(
@@ -178,12 +172,82 @@ fn pages_go_from_miss_to_hit_on_both_load_balancers() {
     }
 }
 
+/// Empties a load balancer's nginx cache: its files removed, nginx takes each
+/// missing one for a MISS (the usual manual purge).
+fn purge(dir: &str) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        // nginx's cache manager may remove an expired file first.
+        if let Err(e) = removed {
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::NotFound,
+                "{}: {e}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn warming_the_shops_sitemap_turns_every_page_from_miss_to_hit_on_every_node() {
+    let _turn = turn();
+    let run = Run::new(|doc| {
+        // Twice the default: the backend renders every MISS, the pages are many.
+        doc["warm"]
+            .as_table_mut()
+            .unwrap()
+            .insert("concurrency".into(), 16.into());
+    });
+    purge(&var("SANDBOX_LB1_CACHE_DIR"));
+    purge(&var("SANDBOX_LB2_CACHE_DIR"));
+    let out = run.opsctl(&["warm", "--verify", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    let urls = doc["urls"].as_u64().unwrap();
+    assert!(urls > 100, "{doc}");
+    assert_eq!(doc["errors"], 0);
+    // Before: each page's first request on each node was a MISS; after: all HIT.
+    assert_eq!(
+        doc["first_by_cache"]["MISS"].as_u64(),
+        Some(2 * urls),
+        "{}",
+        doc["first_by_cache"]
+    );
+    assert_eq!(doc["hit_ratio_before"], 0.0);
+    assert_eq!(doc["hit_ratio_after"], 1.0);
+    for i in 0..2 {
+        assert_eq!(
+            doc["nodes"][i]["by_cache"]["MISS"].as_u64(),
+            Some(urls),
+            "{}",
+            doc["nodes"][i]
+        );
+        assert_eq!(
+            doc["verify"]["nodes"][i]["by_cache"]["HIT"].as_u64(),
+            Some(3 * urls)
+        );
+    }
+    assert_eq!(doc["uncacheable_count"], 0, "{}", doc["uncacheable"]);
+}
+
 fn line_count(path: &str) -> usize {
     std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
 }
 
 #[test]
 fn a_cache_node_that_is_down_fails_alone() {
+    let _turn = turn();
     // A third load balancer that is not there.
     let run = Run::new(|doc| {
         let hosts = doc["hosts"].as_array_mut().unwrap();

@@ -188,38 +188,26 @@ fn report_json(
 pub fn report_text(r: &WarmReport) -> String {
     let w = &r.warm;
     let mut text = String::new();
-    if !w.failures.is_empty() {
-        text.push_str(&format!("{} error(s):\n", w.errors));
-        for f in w.failures.iter().take(SHOWN) {
-            let on = if f.node.is_empty() {
-                String::new()
-            } else {
-                format!(" (on {})", f.node)
-            };
-            text.push_str(&format!("  ! {}{on}: {}\n", f.url, f.reason));
-        }
-        let more = w.errors.saturating_sub(SHOWN as u64);
-        if more > 0 {
-            text.push_str(&format!(
-                "  ... and {more} more (--json lists the first 100)\n"
-            ));
-        }
-    }
-    if !w.uncacheable.is_empty() {
-        text.push_str(&format!(
-            "{} page(s) no shared cache keeps:\n",
-            w.uncacheable_count
-        ));
-        for u in w.uncacheable.iter().take(SHOWN) {
-            text.push_str(&format!("  - {}: {}\n", u.url, u.reason));
-        }
-        let more = w.uncacheable_count.saturating_sub(SHOWN as u64);
-        if more > 0 {
-            text.push_str(&format!(
-                "  ... and {more} more (--json lists the first 100)\n"
-            ));
-        }
-    }
+    let failures: Vec<String> = w
+        .failures
+        .iter()
+        .map(|f| match f.node.as_str() {
+            "" => format!("! {}: {}", f.url, f.reason),
+            node => format!("! {} (on {node}): {}", f.url, f.reason),
+        })
+        .collect();
+    listed(&mut text, "error(s)", w.errors, &failures);
+    let uncacheable: Vec<String> = w
+        .uncacheable
+        .iter()
+        .map(|u| format!("- {}: {}", u.url, u.reason))
+        .collect();
+    listed(
+        &mut text,
+        "page(s) no shared cache keeps",
+        w.uncacheable_count,
+        &uncacheable,
+    );
     if !w.by_cache.is_empty() {
         let parts: Vec<String> = w.by_cache.iter().map(|(k, v)| format!("{k} {v}")).collect();
         text.push_str(&format!("cache: {}\n", parts.join(", ")));
@@ -242,6 +230,23 @@ pub fn report_text(r: &WarmReport) -> String {
         ));
     }
     text
+}
+
+/// `N what:` and the first [`SHOWN`] lines of a bounded list, then how many more.
+fn listed(text: &mut String, what: &str, count: u64, lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    text.push_str(&format!("{count} {what}:\n"));
+    for l in lines.iter().take(SHOWN) {
+        text.push_str(&format!("  {l}\n"));
+    }
+    let more = count.saturating_sub(SHOWN as u64);
+    if more > 0 {
+        text.push_str(&format!(
+            "  ... and {more} more (--json lists the first 100)\n"
+        ));
+    }
 }
 
 /// `--dry-run`: the plan on stderr, then the URLs it would warm on stdout (one

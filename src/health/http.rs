@@ -236,8 +236,14 @@ fn unix_now() -> i64 {
 
 /// A short, clear reason for a failed request.
 fn describe_error(err: &reqwest::Error, timeout: Duration) -> String {
+    describe_request_error(err, &format!("timeout after {}s", timeout.as_secs_f64()))
+}
+
+/// A short, clear reason for a failed request ("connection refused",
+/// "certificate not trusted (unknown issuer)"); `timed_out` says a timeout.
+pub fn describe_request_error(err: &reqwest::Error, timed_out: &str) -> String {
     if err.is_timeout() {
-        return format!("timeout after {}s", timeout.as_secs_f64());
+        return timed_out.to_string();
     }
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
@@ -249,9 +255,7 @@ fn describe_error(err: &reqwest::Error, timeout: Duration) -> String {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
                 std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
-                std::io::ErrorKind::TimedOut => {
-                    return format!("timeout after {}s", timeout.as_secs_f64());
-                }
+                std::io::ErrorKind::TimedOut => return timed_out.to_string(),
                 _ => {}
             }
             // io::Error hides its payload from source() (it skips a level); step
@@ -288,7 +292,7 @@ fn describe_tls(e: &rustls::Error) -> String {
 
 /// The deepest error's message: reqwest's outer messages ("error sending request
 /// for url ...") repeat the URL and say little.
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = err;
     while let Some(next) = cur.source() {
         cur = next;

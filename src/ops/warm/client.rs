@@ -10,6 +10,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::cache;
 use super::stats::Answer;
+use crate::health::http::innermost;
 
 /// The Accept-Encoding values browsers send (the cache key often includes it):
 /// Chrome, Edge and Firefox; Safari and older browsers; and none (curl, bots).
@@ -120,20 +121,20 @@ pub async fn get(
     let result = async {
         let mut resp = req.send().await.map_err(|e| describe(&e))?;
         let status = resp.status().as_u16();
-        let pairs: Vec<(String, String)> = resp
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
-        let view: Vec<(&str, &str)> = pairs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        // Classified from borrowed headers before the body is read: no copies.
+        let (cache, uncacheable) = {
+            let view: Vec<(&str, &str)> = resp
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+                .collect();
+            (cache::result(&view), cache::uncacheable(&view))
+        };
         while resp.chunk().await.map_err(|e| describe(&e))?.is_some() {}
         Ok(Answer {
             status,
-            cache: cache::result(&view),
-            uncacheable: cache::uncacheable(&view),
+            cache,
+            uncacheable,
         })
     }
     .await;
@@ -142,46 +143,7 @@ pub async fn get(
 
 /// A short reason: "connection refused", "timeout", "certificate not trusted".
 pub fn describe(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
-        return "timeout".into();
-    }
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return match tls {
-                rustls::Error::InvalidCertificate(c) => {
-                    format!("certificate rejected ({c:?}); a private CA needs --ca-file")
-                }
-                other => format!("TLS error: {other}"),
-            };
-        }
-        let mut next = e.source();
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
-                std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
-                std::io::ErrorKind::TimedOut => return "timeout".into(),
-                _ => {}
-            }
-            if let Some(inner) = io.get_ref() {
-                next = Some(inner);
-            }
-        }
-        cur = next;
-    }
-    if err.is_connect() {
-        format!("cannot connect: {}", innermost(err))
-    } else {
-        format!("request failed: {}", innermost(err))
-    }
-}
-
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = err;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
+    crate::health::http::describe_request_error(err, "timeout")
 }
 
 #[cfg(test)]

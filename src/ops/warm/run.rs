@@ -92,7 +92,9 @@ pub async fn pass(
                 next_start = at + every;
                 at
             });
-            let node = &target.nodes[slot.node.min(target.nodes.len() - 1)];
+            let Some(node) = target.nodes.get(slot.node) else {
+                continue;
+            };
             let client = node.client.clone();
             let url = Arc::clone(&p.url);
             let encoding = target

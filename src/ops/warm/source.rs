@@ -239,7 +239,8 @@ impl Reading<'_> {
             Body {
                 resp,
                 handle: self.handle.clone(),
-                chunk: bytes_empty(),
+                chunk: Vec::new(),
+                at: 0,
             },
         )))
     }
@@ -295,33 +296,34 @@ fn create_private(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-fn bytes_empty() -> (Vec<u8>, usize) {
-    (Vec::new(), 0)
-}
-
-/// A response body read as `Read` on a blocking thread, chunk by chunk.
+/// A response body read as `Read` on a blocking thread, chunk by chunk: the
+/// sitemap parser pulls, the body arrives at the pace it is parsed.
 struct Body {
     resp: reqwest::Response,
     handle: Handle,
-    chunk: (Vec<u8>, usize),
+    chunk: Vec<u8>,
+    at: usize,
 }
 
 impl Read for Body {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.chunk.1 >= self.chunk.0.len() {
+        while self.at >= self.chunk.len() {
             let next = self
                 .handle
                 .block_on(self.resp.chunk())
                 .map_err(|e| std::io::Error::other(super::client::describe(&e)))?;
             match next {
-                Some(bytes) => self.chunk = (bytes.to_vec(), 0),
+                Some(bytes) => {
+                    self.chunk.clear();
+                    self.chunk.extend_from_slice(&bytes);
+                    self.at = 0;
+                }
                 None => return Ok(0),
             }
         }
-        let (data, at) = &mut self.chunk;
-        let n = (data.len() - *at).min(buf.len());
-        buf[..n].copy_from_slice(&data[*at..*at + n]);
-        *at += n;
+        let n = (self.chunk.len() - self.at).min(buf.len());
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
         Ok(n)
     }
 }

@@ -159,11 +159,10 @@ impl PassCounts {
         ms: f64,
     ) {
         self.requests += 1;
-        let node_name = self
-            .nodes
-            .get(node)
-            .map(|n| n.name.clone())
-            .unwrap_or_default();
+        // Names are copied only for what is kept (a failure, one of the slowest):
+        // this runs for every request, thousands a second.
+        let node_name =
+            |nodes: &[NodeCounts]| nodes.get(node).map(|n| n.name.clone()).unwrap_or_default();
         match result {
             Ok(a) => {
                 *self.by_status.entry(a.status.to_string()).or_insert(0) += 1;
@@ -178,7 +177,8 @@ impl PassCounts {
                 if a.status < 400 {
                     self.ok += 1;
                 } else {
-                    self.fail(url, &node_name, format!("HTTP {}", a.status));
+                    let name = node_name(&self.nodes);
+                    self.fail(url, &name, format!("HTTP {}", a.status));
                     if let Some(n) = self.nodes.get_mut(node) {
                         n.errors += 1;
                     }
@@ -194,13 +194,16 @@ impl PassCounts {
                         }
                     }
                 }
-                self.slow(Timed {
-                    url: url.to_string(),
-                    node: node_name,
-                    encoding: encoding.to_string(),
-                    status: Some(a.status),
-                    ms,
-                });
+                if self.is_slowest(ms) {
+                    let node = node_name(&self.nodes);
+                    self.slow(Timed {
+                        url: url.to_string(),
+                        node,
+                        encoding: encoding.to_string(),
+                        status: Some(a.status),
+                        ms,
+                    });
+                }
             }
             Err(reason) => {
                 *self.by_status.entry("error".into()).or_insert(0) += 1;
@@ -208,7 +211,8 @@ impl PassCounts {
                     n.requests += 1;
                     n.errors += 1;
                 }
-                self.fail(url, &node_name, reason.clone());
+                let name = node_name(&self.nodes);
+                self.fail(url, &name, reason.clone());
             }
         }
     }
@@ -225,12 +229,11 @@ impl PassCounts {
         }
     }
 
+    fn is_slowest(&self, ms: f64) -> bool {
+        self.slowest.len() < KEEP_SLOWEST || self.slowest.last().is_some_and(|last| last.ms < ms)
+    }
+
     fn slow(&mut self, t: Timed) {
-        if self.slowest.len() == KEEP_SLOWEST
-            && self.slowest.last().is_some_and(|last| last.ms >= t.ms)
-        {
-            return;
-        }
         let at = self.slowest.partition_point(|s| s.ms >= t.ms);
         self.slowest.insert(at, t);
         self.slowest.truncate(KEEP_SLOWEST);
