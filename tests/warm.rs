@@ -222,7 +222,7 @@ fn big_sitemap(out: &mut TcpStream, base: &str, n: u64) {
         b"<?xml version=\"1.0\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
     for i in 0..n {
-        if write!(w, "<url><loc>{base}/p/{i}</loc></url>\n").is_err() {
+        if writeln!(w, "<url><loc>{base}/p/{i}</loc></url>").is_err() {
             return;
         }
     }
