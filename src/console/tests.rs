@@ -1881,3 +1881,19 @@ fn warm_without_sitemaps_says_so() {
     keys(&mut app, "+");
     assert!(app.tasks.is_empty());
 }
+
+#[test]
+fn help_in_the_scale_tab_lists_its_keys() {
+    let mut app = on_scale(Environment::Staging, 120, 40);
+    keys(&mut app, "?");
+    let text = render(&mut app);
+    assert!(text.contains("Keys — scale view"), "{text}");
+    assert!(
+        text.contains("one more on the selected target and host"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warm the caches from the profile's [warm] sitemaps"),
+        "{text}"
+    );
+}

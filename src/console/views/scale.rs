@@ -296,14 +296,14 @@ impl ScaleView {
             None => {
                 cx.notify(
                     NoticeLevel::Alert,
-                    "the profile has no [warm] section: nothing to warm (see the README's \"Warm\")",
+                    "the profile has no [warm] section: nothing to warm (give it sitemaps = [\"https://SITE/sitemap.xml\"])",
                 );
                 return;
             }
             Some(w) if w.sitemaps.is_empty() => {
                 cx.notify(
                     NoticeLevel::Alert,
-                    "the profile's [warm] names no sitemaps: nothing to warm (see the README's \"Warm\")",
+                    "the profile's [warm] names no sitemaps: nothing to warm (give it sitemaps = [\"https://SITE/sitemap.xml\"])",
                 );
                 return;
             }
