@@ -421,3 +421,83 @@ pub fn apply_change(
     }
     Ok(Running::new(InterruptOnDrop(Some(stop_tx))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warm_observer_never_blocks_a_full_channel() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let observer = WarmEvents {
+            tag: "warm-1".into(),
+            tx,
+        };
+        for done in 0..5 {
+            observer.update(&WarmStats {
+                urls_done: done,
+                ..WarmStats::default()
+            });
+        }
+        // The first snapshot went in; the rest were dropped, not waited for.
+        match rx.try_recv() {
+            Ok(Event::WarmProgress { tag, stats }) => {
+                assert_eq!(tag, "warm-1");
+                assert_eq!(stats.urls_done, 0);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_warm_without_sitemaps_is_a_plan_error_not_a_panic() {
+        let profile: Profile = toml::from_str("name = \"bare\"\n").unwrap();
+        let (tx, mut rx) = mpsc::channel(4);
+        let changes = Changes::default();
+        plan_profile_change(
+            Arc::new(profile),
+            changes.clone(),
+            AppChange::Warm { per_node: false },
+            "warm-1".into(),
+            tx,
+        )
+        .await
+        .unwrap();
+        match rx.recv().await {
+            Some(Event::ChangePlanned { tag, result }) => {
+                assert_eq!(tag, "warm-1");
+                let e = result.unwrap_err();
+                assert!(e.contains("nothing to warm"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(changes.planned.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_scale_target_is_a_plan_error() {
+        let profile: Profile = toml::from_str("name = \"bare\"\n").unwrap();
+        let (tx, mut rx) = mpsc::channel(4);
+        plan_profile_change(
+            Arc::new(profile),
+            Changes::default(),
+            AppChange::Scale {
+                target: "shop".into(),
+                delta: scale::Delta::Add(1),
+                host: "web1".into(),
+            },
+            "scale-1".into(),
+            tx,
+        )
+        .await
+        .unwrap();
+        match rx.recv().await {
+            Some(Event::ChangePlanned { result, .. }) => {
+                let e = result.unwrap_err();
+                assert!(e.contains("no [[scale]] targets"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
