@@ -313,3 +313,145 @@ fn console_watches_the_sandbox_fleet_in_tmux() {
         "the fleet table is gone:\n{screen}"
     );
 }
+
+/// A stand-in systemctl (as tests/scale_cli.rs): a unit is active while
+/// `$FAKE_SYSTEMD/<unit>` exists.
+const FAKE_SYSTEMCTL: &str = r#"#!/bin/sh
+echo "$*" >> "$FAKE_SYSTEMD/calls"
+cmd="$1"; shift
+case "$cmd" in
+  show) shift; [ "$1" = "--" ] && shift
+        first=1
+        for u in "$@"; do
+          [ "$first" = 1 ] || echo
+          first=0
+          echo "Id=$u"
+          if [ -e "$FAKE_SYSTEMD/$u" ]; then echo "ActiveState=active"; echo "SubState=running"
+          else echo "ActiveState=inactive"; echo "SubState=dead"; fi
+        done ;;
+  start) [ "$1" = "--" ] && shift; for u in "$@"; do touch "$FAKE_SYSTEMD/$u"; done ;;
+  stop) [ "$1" = "--" ] && shift; for u in "$@"; do rm -f "$FAKE_SYSTEMD/$u"; done ;;
+  *) echo "unknown command $cmd" >&2; exit 1 ;;
+esac
+"#;
+
+/// The Scale tab on a local host (no sandbox): the systemd target's count
+/// shows, `+` is planned, confirmed and run, and the count goes up.
+#[test]
+fn console_scales_a_systemd_target_from_the_scale_tab() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin_dir = dir.path().join("bin");
+    let units = dir.path().join("units");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    std::fs::create_dir_all(&units).unwrap();
+    let fake = bin_dir.join("systemctl");
+    std::fs::write(&fake, FAKE_SYSTEMCTL).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(units.join("shop@8001.service"), "").unwrap();
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(
+        &profile,
+        r#"name = "units"
+environment = "staging"
+
+[[hosts]]
+name = "app1"
+transport = "local"
+roles = ["app"]
+
+[[scale]]
+name = "shop"
+kind = "systemd"
+roles = ["app"]
+unit = "shop@{instance}.service"
+instances = ["8001", "8002", "8003"]
+min = 1
+max = 3
+timeout_secs = 5
+"#,
+    )
+    .unwrap();
+    let exit_file = dir.path().join("exit");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let script = format!(
+        "env HOME={home} XDG_CONFIG_HOME={home} XDG_STATE_HOME={home} PATH={path} FAKE_SYSTEMD={units} \
+         {bin} --profile {profile} console; echo EXIT=$? > {exit}; sleep 60",
+        home = sh_quote(&dir.path().display().to_string()),
+        path = sh_quote(&path),
+        units = sh_quote(&units.display().to_string()),
+        bin = sh_quote(&opsctl_bin()),
+        profile = sh_quote(&profile.display().to_string()),
+        exit = sh_quote(&exit_file.display().to_string()),
+    );
+    let session = Session(format!("opsctl-scale-e2e-{}", std::process::id()));
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session.0,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        &script,
+    ]);
+    assert!(
+        started.status.success(),
+        "tmux new-session: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let shop_row = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("shop") && l.contains("app1"))
+            .map(str::to_string)
+    };
+    session.wait_for("the console", Duration::from_secs(20), |s| {
+        s.contains("6 Scale")
+    });
+    session.keys(&["6"]);
+    let (screen, _) = session.wait_for("the count", Duration::from_secs(20), |s| {
+        shop_row(s).is_some_and(|r| r.contains("1 instances"))
+    });
+    assert!(screen.contains("every host counted"), "{screen}");
+    session.keys(&["+"]);
+    let (screen, _) = session.wait_for("the plan's dialog", Duration::from_secs(20), |s| {
+        s.contains("Scale shop +1") && s.contains("Confirm")
+    });
+    assert!(screen.contains("start shop@8002.service"), "{screen}");
+    session.keys(&["Tab"]);
+    session.keys(&["Enter"]);
+    let (screen, _) = session.wait_for("the count up", Duration::from_secs(30), |s| {
+        shop_row(s).is_some_and(|r| r.contains("2 instances"))
+    });
+    assert!(
+        screen.contains("shop@8001.service shop@8002.service"),
+        "{screen}"
+    );
+    assert!(units.join("shop@8002.service").exists());
+    session.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = std::fs::read_to_string(&exit_file).unwrap_or_default();
+        if text.contains("EXIT=") {
+            assert!(text.starts_with("EXIT=0"), "{text}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "opsctl did not exit after q:\n{}",
+            session.capture()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The binary under test. `OPSCTL_BIN` overrides it: checkouts sharing one
+/// target dir overwrite each other's `target/debug/opsctl`.
+fn opsctl_bin() -> String {
+    std::env::var("OPSCTL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_opsctl").to_string())
+}

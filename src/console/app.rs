@@ -98,11 +98,14 @@ pub struct App {
     pub overlay: Option<Overlay>,
     pub frozen: bool,
     /// Said in the top bar on every tab: a change running, or the deploy lock
-    /// held by another change (set by the Deploy tab).
+    /// held by another change (set by the Deploy and Scale tabs).
     pub change_banner: Option<String>,
-    /// A change to production runs from this console (set by the Deploy tab):
-    /// quitting interrupts it, so `q` asks to be pressed twice.
+    /// A change to production runs from this console (set by the tab that runs
+    /// it): quitting interrupts it, so `q` asks to be pressed twice.
     pub change_running: bool,
+    /// The tab whose change runs (the banner and `change_running` are its own
+    /// until it ends): one change at a time from this console.
+    pub change_by: Option<Context>,
     /// `q` was pressed once while a change ran.
     quit_asked: bool,
     pending: Vec<Option<(Box<HostHealth>, i64)>>,
@@ -180,6 +183,7 @@ impl App {
             frozen: false,
             change_banner: None,
             change_running: false,
+            change_by: None,
             quit_asked: false,
             pending,
             notices: VecDeque::new(),

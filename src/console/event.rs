@@ -109,6 +109,16 @@ pub enum Event {
         series: String,
         value: f64,
     },
+    /// Every `[[scale]]` target's count per host (a host that cannot be read is
+    /// a row with its error), or why none could be read.
+    ScaleStatus {
+        result: Result<Arc<Vec<crate::ops::scale::TargetStatus>>, String>,
+    },
+    /// A running warm (`tag`): its counters now (about every 100 ms).
+    WarmProgress {
+        tag: String,
+        stats: Box<crate::ops::warm::stats::WarmStats>,
+    },
     /// The process was asked to stop (SIGTERM, SIGHUP).
     Terminate,
 }

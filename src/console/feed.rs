@@ -27,6 +27,8 @@ pub enum Need {
     AuditLog,
     /// The app's releases on its hosts and the deploy lock, every few seconds.
     Releases,
+    /// The counts of every `[[scale]]` target on its hosts, every few seconds.
+    ScaleStatus,
 }
 
 /// One piece of work a view asks for (an EXPLAIN, a change to production); its
@@ -59,13 +61,22 @@ pub enum Task {
     Apply { tag: String, consent: Consent },
 }
 
-/// The changes of the app the console plans.
+/// The changes the console plans.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppChange {
     /// Deploy a revision (the app's branch when `None`).
     Deploy { rev: Option<String> },
     /// Roll back to the previous release (or the named one).
     Rollback { release: Option<String> },
+    /// Change the count of a `[[scale]]` target on one of its hosts.
+    Scale {
+        target: String,
+        delta: crate::ops::scale::Delta,
+        host: String,
+    },
+    /// Warm the caches from the profile's `[warm]` sitemaps; its counters come
+    /// as [`super::event::Event::WarmProgress`] while it runs.
+    Warm { per_node: bool },
 }
 
 impl Task {

@@ -707,3 +707,108 @@ pub fn deploy_plan() -> crate::console::event::PlannedChange {
         ask_again: None,
     }
 }
+
+/// A fleet whose profile scales the shop's gunicorn workers on web1 and web2 and
+/// its systemd queue workers on worker hosts, and warms from a sitemap through
+/// the cache nodes (role `cache`).
+pub fn with_scale(environment: Environment, width: u16, height: u16) -> App {
+    let mut p = profile("shop-prod", environment, mixed_hosts());
+    let extra: Profile = toml::from_str(
+        r#"name = "scale"
+[[scale]]
+name = "shop"
+kind = "gunicorn"
+roles = ["app"]
+pid_file = "/run/shop/gunicorn.pid"
+min = 2
+max = 8
+
+[[scale]]
+name = "queue"
+kind = "systemd"
+hosts = ["web1"]
+unit = "queue@{instance}.service"
+instances = ["1", "2", "3", "4"]
+min = 1
+max = 4
+
+[warm]
+sitemaps = ["https://shop.example.com/sitemap.xml"]
+nodes = "cache"
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    p.scale = extra.scale;
+    p.warm = extra.warm;
+    let mut app = populate(App::new(&p, NOW, width, height));
+    app.notices.clear();
+    app.prepare();
+    app
+}
+
+/// What the Scale tab reads: web1 at 4 workers, web2 unreadable, the queue on 2.
+pub fn scale_status() -> Vec<crate::ops::scale::TargetStatus> {
+    use crate::ops::scale::{HostCount, TargetStatus};
+    vec![
+        TargetStatus {
+            name: "shop".into(),
+            kind: "gunicorn",
+            unit: "workers",
+            min: 2,
+            max: Some(8),
+            hosts: vec![
+                HostCount {
+                    host: "web1".into(),
+                    current: Some(4),
+                    detail: "master 4242".into(),
+                    error: None,
+                },
+                HostCount {
+                    host: "web2".into(),
+                    current: None,
+                    detail: String::new(),
+                    error: Some("/run/shop/gunicorn.pid: No such file or directory".into()),
+                },
+            ],
+        },
+        TargetStatus {
+            name: "queue".into(),
+            kind: "systemd",
+            unit: "instances",
+            min: 1,
+            max: Some(4),
+            hosts: vec![HostCount {
+                host: "web1".into(),
+                current: Some(2),
+                detail: "queue@1.service queue@2.service".into(),
+                error: None,
+            }],
+        },
+    ]
+}
+
+/// A scale's plan as the console gets it.
+pub fn scale_plan() -> crate::console::event::PlannedChange {
+    crate::console::event::PlannedChange {
+        title: "Scale shop +1 (workers: web1 4 → 5)".into(),
+        summary: vec!["1. web1: 4 → 5 workers (TTIN ×1 to master 4242, then count them)".into()],
+        steps: vec!["web1: 4 → 5 workers (TTIN ×1 to master 4242, then count them)".into()],
+        ask_again: None,
+    }
+}
+
+/// A warm's plan as the console gets it.
+pub fn warm_plan() -> crate::console::event::PlannedChange {
+    crate::console::event::PlannedChange {
+        title: "warm the caches of shop.example.com".into(),
+        summary: vec![
+            "1. read sitemap https://shop.example.com/sitemap.xml".into(),
+            "2. cache1: GET every URL of shop.example.com with 3 Accept-Encoding variant(s), 8 in flight (at 10.0.0.31:443)".into(),
+        ],
+        steps: vec![
+            "read sitemap https://shop.example.com/sitemap.xml".into(),
+            "cache1: GET every URL of shop.example.com with 3 Accept-Encoding variant(s), 8 in flight (at 10.0.0.31:443)".into(),
+        ],
+        ask_again: None,
+    }
+}

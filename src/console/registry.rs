@@ -3,7 +3,7 @@
 //! `views/` and one line here.
 
 use super::view::{View, ViewSpec};
-use super::views::{audit, deploy, fleet, host, queries};
+use super::views::{audit, deploy, fleet, host, queries, scale};
 use crate::config::Profile;
 
 /// A registered view: what is known of it statically, and how to build it.
@@ -32,6 +32,10 @@ pub const VIEWS: &[Entry] = &[
     Entry {
         spec: &deploy::SPEC,
         build: deploy::build,
+    },
+    Entry {
+        spec: &scale::SPEC,
+        build: scale::build,
     },
 ];
 

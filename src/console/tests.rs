@@ -1599,3 +1599,301 @@ fn a_plan_that_cannot_be_made_says_why() {
     assert!(render(&mut app).contains("cannot plan it: no branch, tag or commit `v9`"));
     assert!(deploy_view(&app).flow.is_none());
 }
+
+// ---- the Scale tab ----
+
+use super::views::scale::{self, ScaleView};
+use crate::ops::scale::Delta;
+use crate::ops::warm::{Phase, WarmStats};
+
+fn scale_view(app: &App) -> &ScaleView {
+    app.view::<ScaleView>()
+        .expect("the scale view is registered")
+}
+
+fn on_scale(env: Environment, width: u16, height: u16) -> App {
+    let mut app = fixtures::with_scale(env, width, height);
+    keys(&mut app, "6");
+    assert_eq!(app.context(), scale::CONTEXT);
+    assert!(app.needs().contains(&Need::ScaleStatus));
+    app.update(Event::ScaleStatus {
+        result: Ok(std::sync::Arc::new(fixtures::scale_status())),
+    });
+    app.prepare();
+    app
+}
+
+#[test]
+fn scale_tab_counts_and_an_unreadable_host_160x48() {
+    let mut app = on_scale(Environment::Production, 160, 48);
+    let text = render(&mut app);
+    assert!(text.contains("4 workers"), "{text}");
+    assert!(text.contains("2 instances"), "{text}");
+    assert!(
+        text.contains("! /run/shop/gunicorn.pid: No such file or directory"),
+        "{text}"
+    );
+    assert!(text.contains("CANNOT READ shop on web2"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn scale_tab_80x24() {
+    let mut app = on_scale(Environment::Production, 80, 24);
+    let text = render(&mut app);
+    assert!(text.contains("CANNOT READ shop on web2"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn scale_tab_is_counted_only_while_shown() {
+    let mut app = on_scale(Environment::Staging, 120, 30);
+    keys(&mut app, "1");
+    assert!(!app.needs().contains(&Need::ScaleStatus));
+}
+
+/// `+` on the first row, the plan arriving: the dialog is open.
+fn plan_scale_up(app: &mut App) -> String {
+    keys(app, "+");
+    let Some(Task::Plan { change, tag }) = app.tasks.pop() else {
+        panic!("a plan task")
+    };
+    assert_eq!(
+        change,
+        AppChange::Scale {
+            target: "shop".into(),
+            delta: Delta::Add(1),
+            host: "web1".into(),
+        }
+    );
+    app.update(Event::ChangePlanned {
+        tag: tag.clone(),
+        result: Ok(fixtures::scale_plan()),
+    });
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+    tag
+}
+
+#[test]
+fn scale_up_dialog_in_production() {
+    let mut app = on_scale(Environment::Production, 120, 34);
+    plan_scale_up(&mut app);
+    let text = render(&mut app);
+    assert!(
+        text.contains("Scale shop +1 (workers: web1 4 → 5)"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+    // Enter on Cancel (or before the name is typed) runs nothing.
+    key(&mut app, KeyCode::Esc);
+    assert!(app.tasks.is_empty());
+}
+
+#[test]
+fn scale_up_confirmed_runs_and_says_how_it_ended() {
+    let mut app = on_scale(Environment::Production, 120, 34);
+    let tag = plan_scale_up(&mut app);
+    keys(&mut app, "production");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Enter);
+    let Some(Task::Apply { tag: t, consent }) = app.tasks.pop() else {
+        panic!("an apply task")
+    };
+    assert_eq!(t, tag);
+    assert_eq!(consent.typed.as_deref(), Some("production"));
+    app.update(Event::ChangeStep {
+        tag: tag.clone(),
+        index: 0,
+        state: StepView::Running,
+    });
+    let text = render(&mut app);
+    assert!(text.contains("RUNNING Scale shop +1 "), "{text}");
+    // One change at a time, from any tab.
+    keys(&mut app, "-");
+    assert!(app.tasks.is_empty());
+    keys(&mut app, "q");
+    assert!(!app.quit, "one q must not interrupt a running scale");
+    app.update(Event::ChangeStep {
+        tag: tag.clone(),
+        index: 0,
+        state: StepView::Done,
+    });
+    app.update(Event::ChangeDone {
+        tag: tag.clone(),
+        ok: true,
+        detail: "shop: web1 4 → 5 workers".into(),
+    });
+    let text = render(&mut app);
+    assert!(text.contains("shop: web1 4 → 5 workers"), "{text}");
+    assert!(!text.contains("RUNNING"), "{text}");
+    assert!(!app.change_running);
+    key(&mut app, KeyCode::Esc);
+    assert!(scale_view(&app).flow.is_none());
+}
+
+#[test]
+fn scale_down_on_an_unreadable_host_is_planned_and_refused_with_the_reason() {
+    let mut app = on_scale(Environment::Staging, 120, 30);
+    keys(&mut app, "j");
+    keys(&mut app, "-");
+    let Some(Task::Plan { change, tag }) = app.tasks.pop() else {
+        panic!("a plan task")
+    };
+    assert_eq!(
+        change,
+        AppChange::Scale {
+            target: "shop".into(),
+            delta: Delta::Remove(1),
+            host: "web2".into(),
+        }
+    );
+    app.update(Event::ChangePlanned {
+        tag,
+        result: Err("web2: no such file; nothing was planned".into()),
+    });
+    assert!(render(&mut app).contains("cannot plan it: web2: no such file"));
+    assert!(scale_view(&app).flow.is_none());
+}
+
+fn warm_stats(done: u64, total: Option<u64>) -> WarmStats {
+    let mut s = WarmStats {
+        phase: Phase::Warm,
+        urls_seen: 1800,
+        urls_total: total,
+        urls_done: done,
+        requests: done * 3,
+        in_flight: 8,
+        ok: done * 3 - 2,
+        errors: 2,
+        elapsed_s: 31.0,
+        urls_per_s: 38.7,
+        eta_s: Some(62.0),
+        ..WarmStats::default()
+    };
+    s.by_cache.insert("HIT".into(), done * 2);
+    s.by_cache.insert("MISS".into(), done);
+    s
+}
+
+/// `w`, the plan, confirmed in production: the warm runs.
+fn start_warm(app: &mut App) -> String {
+    keys(app, "w");
+    let Some(Task::Plan { change, tag }) = app.tasks.pop() else {
+        panic!("a plan task")
+    };
+    // cache1 has the `cache` role the profile's [warm] names.
+    assert_eq!(change, AppChange::Warm { per_node: true });
+    app.update(Event::ChangePlanned {
+        tag: tag.clone(),
+        result: Ok(fixtures::warm_plan()),
+    });
+    keys(app, "production");
+    key(app, KeyCode::Tab);
+    key(app, KeyCode::Enter);
+    let Some(Task::Apply { tag: t, .. }) = app.tasks.pop() else {
+        panic!("an apply task")
+    };
+    assert_eq!(t, tag);
+    tag
+}
+
+#[test]
+fn warm_panel_mid_run_and_done() {
+    let mut app = on_scale(Environment::Production, 160, 48);
+    let tag = start_warm(&mut app);
+    assert!(render(&mut app).contains("reading the sitemaps…"));
+    app.update(Event::WarmProgress {
+        tag: tag.clone(),
+        stats: Box::new(warm_stats(1200, Some(3600))),
+    });
+    // Another change's counters are not ours.
+    app.update(Event::WarmProgress {
+        tag: "warm-99".into(),
+        stats: Box::new(warm_stats(1, None)),
+    });
+    let text = render(&mut app);
+    assert!(text.contains("URLs 1200 / 3600"), "{text}");
+    assert!(
+        text.contains("38.7 URL/s · ETA 1m02s · 8 in flight · 2 error(s) · HIT 67%"),
+        "{text}"
+    );
+    insta::assert_snapshot!("warm_panel_running", text);
+    let mut done = warm_stats(3600, Some(3600));
+    // As the warm's last update has it: totals, no rate of its own.
+    done.phase = Phase::Done;
+    done.in_flight = 0;
+    done.elapsed_s = 93.0;
+    done.urls_per_s = 0.0;
+    done.eta_s = None;
+    app.update(Event::WarmProgress {
+        tag: tag.clone(),
+        stats: Box::new(done),
+    });
+    app.update(Event::ChangeDone {
+        tag: tag.clone(),
+        ok: true,
+        detail: "warmed 3600 URL(s) on cache1 in 1m33s: 10798 ok, 2 error(s); HIT before 12%"
+            .into(),
+    });
+    let text = render(&mut app);
+    assert!(text.contains("warmed 3600 URL(s) on cache1"), "{text}");
+    assert!(text.contains("100%"), "{text}");
+    assert!(
+        text.contains("38.7 URL/s · ETA -"),
+        "the average rate: {text}"
+    );
+    insta::assert_snapshot!("warm_panel_done", text);
+}
+
+#[test]
+fn warm_panel_80x24() {
+    let mut app = on_scale(Environment::Staging, 80, 24);
+    let tag = start_warm(&mut app);
+    app.update(Event::WarmProgress {
+        tag,
+        stats: Box::new(warm_stats(500, None)),
+    });
+    let text = render(&mut app);
+    assert!(text.contains("URLs 500 / 1800+"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn warm_without_sitemaps_says_so() {
+    let mut app = on_scale(Environment::Staging, 120, 30);
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char(':'),
+        KeyModifiers::NONE,
+    )));
+    keys(&mut app, "warm");
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(app.tasks.pop(), Some(Task::Plan { .. })));
+    let mut app = fixtures::mixed_fleet(Environment::Staging, 120, 30);
+    keys(&mut app, "6");
+    keys(&mut app, "w");
+    assert!(app.tasks.is_empty());
+    let text = render(&mut app);
+    assert!(text.contains("the profile has no [warm] section"), "{text}");
+    assert!(
+        text.contains("no [[scale]] targets in this profile"),
+        "{text}"
+    );
+    keys(&mut app, "+");
+    assert!(app.tasks.is_empty());
+}
+
+#[test]
+fn help_in_the_scale_tab_lists_its_keys() {
+    let mut app = on_scale(Environment::Staging, 120, 40);
+    keys(&mut app, "?");
+    let text = render(&mut app);
+    assert!(text.contains("Keys — scale view"), "{text}");
+    assert!(
+        text.contains("one more on the selected target and host"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warm the caches from the profile's [warm] sitemaps"),
+        "{text}"
+    );
+}

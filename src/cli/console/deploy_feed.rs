@@ -19,6 +19,8 @@ use crate::ops::deploy::{self, AppHost, Deploy, Rollback};
 use crate::ops::engine::{Change, Progress, StepState};
 use crate::ops::lock::LockSpec;
 use crate::ops::plan::Step;
+use crate::ops::scale::{self, Scale};
+use crate::ops::warm::{self, Warm, WarmObserver, WarmStats};
 use crate::ops::{AuditLog, Consent, OpsContext, apply};
 
 /// How often the releases and the lock are read.
@@ -52,6 +54,23 @@ impl AppRoad {
 
     fn lock(&self) -> Option<LockSpec> {
         deploy::fleet::lock_on_first(&self.hosts)
+    }
+}
+
+/// The profile facts the engine checks a change against.
+pub struct ChangeRoad {
+    pub profile: String,
+    pub environment: Environment,
+    pub read_only: bool,
+}
+
+impl ChangeRoad {
+    pub fn of(profile: &Profile) -> ChangeRoad {
+        ChangeRoad {
+            profile: profile.name.clone(),
+            environment: profile.environment,
+            read_only: profile.read_only,
+        }
     }
 }
 
@@ -168,21 +187,128 @@ pub fn plan_change(
             )
             .await
             .map(|r| Box::new(r) as Box<dyn Change>),
-        };
-        let result = match planned {
-            Ok(change) => {
-                let summary = summary_of(change.as_ref());
-                if let Ok(mut p) = changes.planned.lock() {
-                    // One dialog at a time: a plan never confirmed goes.
-                    p.clear();
-                    p.insert(tag.clone(), change);
-                }
-                Ok(summary)
+            AppChange::Scale { .. } | AppChange::Warm { .. } => {
+                Err("a scale or a warm is planned from the profile, not the app".to_string())
             }
-            Err(e) => Err(secrets::scrub(&e).into_owned()),
         };
-        let _ = tx.send(Event::ChangePlanned { tag, result }).await;
+        keep_plan(&changes, planned, tag, tx).await;
     })
+}
+
+/// Plans a scale or a warm of the profile (reading the hosts or nothing,
+/// changing nothing) and keeps the plan for [`apply_change`].
+pub fn plan_profile_change(
+    profile: Arc<Profile>,
+    changes: Changes,
+    what: AppChange,
+    tag: String,
+    tx: mpsc::Sender<Event>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let planned: Result<Box<dyn Change>, String> = match &what {
+            AppChange::Scale {
+                target,
+                delta,
+                host,
+            } => {
+                let req = scale::Request {
+                    target: target.clone(),
+                    delta: *delta,
+                    hosts: vec![host.clone()],
+                    member: None,
+                };
+                Scale::plan(&profile, &req)
+                    .await
+                    .map(|c| Box::new(c) as Box<dyn Change>)
+            }
+            AppChange::Warm { per_node } => {
+                let req = warm::Request {
+                    per_node: *per_node,
+                    ..Default::default()
+                };
+                match Warm::plan(&profile, &req).await {
+                    Ok(mut w) => {
+                        w.observe(Arc::new(WarmEvents {
+                            tag: tag.clone(),
+                            tx: tx.clone(),
+                        }));
+                        Ok(Box::new(w) as Box<dyn Change>)
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            AppChange::Deploy { .. } | AppChange::Rollback { .. } => {
+                Err("a deploy or a rollback is planned from the app".to_string())
+            }
+        };
+        keep_plan(&changes, planned, tag, tx).await;
+    })
+}
+
+/// Sends a warm's counters to the console. Called from the warm's task every
+/// 100 ms: a full channel drops a snapshot (the next one says more anyway),
+/// never blocks the warm.
+struct WarmEvents {
+    tag: String,
+    tx: mpsc::Sender<Event>,
+}
+
+impl WarmObserver for WarmEvents {
+    fn update(&self, stats: &WarmStats) {
+        let _ = self.tx.try_send(Event::WarmProgress {
+            tag: self.tag.clone(),
+            stats: Box::new(stats.clone()),
+        });
+    }
+}
+
+/// How often the scale targets are counted.
+const SCALE_EVERY: Duration = Duration::from_secs(3);
+
+/// Counts every `[[scale]]` target on its hosts, every few seconds.
+pub async fn watch_scale(profile: Arc<Profile>, tx: mpsc::Sender<Event>) {
+    let mut ticks = tokio::time::interval(SCALE_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let mut targets = scale::status::read_all(&profile).await;
+        for h in targets.iter_mut().flat_map(|t| t.hosts.iter_mut()) {
+            if let Some(e) = &mut h.error {
+                *e = secrets::scrub(e).into_owned();
+            }
+        }
+        if tx
+            .send(Event::ScaleStatus {
+                result: Ok(Arc::new(targets)),
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Keeps a plan for [`apply_change`] and tells the console what it is.
+async fn keep_plan(
+    changes: &Changes,
+    planned: Result<Box<dyn Change>, String>,
+    tag: String,
+    tx: mpsc::Sender<Event>,
+) {
+    let result = match planned {
+        Ok(change) => {
+            let summary = summary_of(change.as_ref());
+            if let Ok(mut p) = changes.planned.lock() {
+                // One dialog at a time: a plan never confirmed goes.
+                p.clear();
+                p.insert(tag.clone(), change);
+            }
+            Ok(summary)
+        }
+        Err(e) => Err(secrets::scrub(&e).into_owned()),
+    };
+    let _ = tx.send(Event::ChangePlanned { tag, result }).await;
 }
 
 /// Sends a change's progress to the console. Never blocks the change: a full
@@ -252,9 +378,9 @@ impl Drop for InterruptOnDrop {
     }
 }
 
-/// Runs the change planned with `tag`.
+/// Runs the change planned with `tag`, as the profile `road` describes.
 pub fn apply_change(
-    road: &AppRoad,
+    road: &ChangeRoad,
     changes: &Changes,
     tag: String,
     consent: Consent,
@@ -294,4 +420,84 @@ pub fn apply_change(
         r.push(handle);
     }
     Ok(Running::new(InterruptOnDrop(Some(stop_tx))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warm_observer_never_blocks_a_full_channel() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let observer = WarmEvents {
+            tag: "warm-1".into(),
+            tx,
+        };
+        for done in 0..5 {
+            observer.update(&WarmStats {
+                urls_done: done,
+                ..WarmStats::default()
+            });
+        }
+        // The first snapshot went in; the rest were dropped, not waited for.
+        match rx.try_recv() {
+            Ok(Event::WarmProgress { tag, stats }) => {
+                assert_eq!(tag, "warm-1");
+                assert_eq!(stats.urls_done, 0);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_warm_without_sitemaps_is_a_plan_error_not_a_panic() {
+        let profile: Profile = toml::from_str("name = \"bare\"\n").unwrap();
+        let (tx, mut rx) = mpsc::channel(4);
+        let changes = Changes::default();
+        plan_profile_change(
+            Arc::new(profile),
+            changes.clone(),
+            AppChange::Warm { per_node: false },
+            "warm-1".into(),
+            tx,
+        )
+        .await
+        .unwrap();
+        match rx.recv().await {
+            Some(Event::ChangePlanned { tag, result }) => {
+                assert_eq!(tag, "warm-1");
+                let e = result.unwrap_err();
+                assert!(e.contains("nothing to warm"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(changes.planned.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_scale_target_is_a_plan_error() {
+        let profile: Profile = toml::from_str("name = \"bare\"\n").unwrap();
+        let (tx, mut rx) = mpsc::channel(4);
+        plan_profile_change(
+            Arc::new(profile),
+            Changes::default(),
+            AppChange::Scale {
+                target: "shop".into(),
+                delta: scale::Delta::Add(1),
+                host: "web1".into(),
+            },
+            "scale-1".into(),
+            tx,
+        )
+        .await
+        .unwrap();
+        match rx.recv().await {
+            Some(Event::ChangePlanned { result, .. }) => {
+                let e = result.unwrap_err();
+                assert!(e.contains("no [[scale]] targets"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

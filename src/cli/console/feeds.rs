@@ -10,9 +10,10 @@ use tokio::sync::mpsc;
 
 use crate::config::{DatabaseEntry, Environment, HttpCheck, SlowLogSpec, Thresholds, secrets};
 use crate::console::event::{AuditEntry, AuditSnapshot, Event};
-use crate::console::feed::{AbortOnDrop, FeedError, Feeds, Need, Running, Task};
+use crate::console::feed::{AbortOnDrop, AppChange, FeedError, Feeds, Need, Running, Task};
 
-use super::deploy_feed::{self, AppRoad, Changes};
+use super::deploy_feed::{self, AppRoad, ChangeRoad, Changes};
+use crate::config::Profile;
 use crate::db::DbTarget;
 use crate::db::source::{Source, explain_guard};
 use crate::health::poller::{self, HostPoller};
@@ -57,6 +58,9 @@ pub struct HostFeeds {
     db: Arc<DbSettings>,
     /// The app the Deploy tab deploys, or why it cannot be reached.
     app: Option<Result<Arc<AppRoad>, String>>,
+    /// The profile, for what is planned from it (scale, warm); `None` in tests
+    /// that plan nothing.
+    profile: Option<Arc<Profile>>,
     changes: Changes,
 }
 
@@ -79,8 +83,21 @@ impl HostFeeds {
             thresholds,
             db: Arc::new(db),
             app: None,
+            profile: None,
             changes: Changes::default(),
         }
+    }
+
+    /// The profile scale targets and warms are planned from.
+    pub fn with_profile(mut self, profile: Arc<Profile>) -> Self {
+        self.profile = Some(profile);
+        self
+    }
+
+    fn profile(&self) -> Result<Arc<Profile>, FeedError> {
+        self.profile
+            .clone()
+            .ok_or_else(|| FeedError("no profile to plan from here".into()))
     }
 
     /// The app of the profile (`opsctl console` waits on `changes` before it exits).
@@ -458,6 +475,9 @@ impl Feeds for HostFeeds {
             Need::Releases => Ok(Running::new(AbortOnDrop(tokio::spawn(
                 deploy_feed::watch_releases(self.app()?, tx.clone()),
             )))),
+            Need::ScaleStatus => Ok(Running::new(AbortOnDrop(tokio::spawn(
+                deploy_feed::watch_scale(self.profile()?, tx.clone()),
+            )))),
             Need::AuditLog => Ok(Running::new(AbortOnDrop(tokio::spawn(watch_audit_log(
                 AuditLog::open_default(),
                 AUDIT_EVERY,
@@ -527,13 +547,37 @@ impl Feeds for HostFeeds {
                 });
                 Ok(Running::new(AbortOnDrop(handle)))
             }
+            Task::Plan {
+                change: change @ (AppChange::Scale { .. } | AppChange::Warm { .. }),
+                tag,
+            } => {
+                let handle = deploy_feed::plan_profile_change(
+                    self.profile()?,
+                    self.changes.clone(),
+                    change,
+                    tag,
+                    tx,
+                );
+                Ok(Running::new(AbortOnDrop(handle)))
+            }
             Task::Plan { change, tag } => {
                 let handle =
                     deploy_feed::plan_change(self.app()?, self.changes.clone(), change, tag, tx);
                 Ok(Running::new(AbortOnDrop(handle)))
             }
             Task::Apply { tag, consent } => {
-                deploy_feed::apply_change(&*self.app()?, &self.changes, tag, consent, tx)
+                let road = match &self.profile {
+                    Some(p) => ChangeRoad::of(p),
+                    None => {
+                        let app = self.app()?;
+                        ChangeRoad {
+                            profile: app.profile.clone(),
+                            environment: app.environment,
+                            read_only: app.read_only,
+                        }
+                    }
+                };
+                deploy_feed::apply_change(&road, &self.changes, tag, consent, tx)
             }
         }
     }

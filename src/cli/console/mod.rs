@@ -165,7 +165,11 @@ pub fn run(profile: Profile, args: &ConsoleArgs) -> anyhow::Result<i32> {
         },
     );
     let changes = deploy_feed::Changes::default();
-    let feeds = Box::new(feeds.with_app(deploy_feed::AppRoad::of(&profile), changes.clone()));
+    let feeds = Box::new(
+        feeds
+            .with_app(deploy_feed::AppRoad::of(&profile), changes.clone())
+            .with_profile(Arc::new(profile.clone())),
+    );
     let opts = Options {
         exit_after_first_frame: args.exit_after_first_frame,
     };

@@ -259,6 +259,13 @@ impl DeployView {
             );
             return;
         }
+        if cx.app.change_by.is_some_and(|by| by != CONTEXT) {
+            cx.notify(
+                NoticeLevel::Alert,
+                "a change is running in another tab; one change at a time",
+            );
+            return;
+        }
         self.next_tag += 1;
         let (kind, what) = match &change {
             AppChange::Deploy { rev } => (
@@ -275,6 +282,10 @@ impl DeployView {
                     None => "planning the rollback".into(),
                 },
             ),
+            // The Scale tab plans these; here they are only named.
+            AppChange::Scale { .. } | AppChange::Warm { .. } => {
+                ("change", "planning the change".to_string())
+            }
         };
         let tag = format!("{kind}-{}", self.next_tag);
         self.flow = Some(Flow::Planning {
@@ -333,6 +344,9 @@ impl DeployView {
     /// The top bar's banner (seen from every tab): a change running here, or
     /// the lock held by another change.
     fn update_banner(&self, app: &mut App) {
+        if app.change_by.is_some_and(|by| by != CONTEXT) {
+            return;
+        }
         let banner = match &self.flow {
             Some(Flow::Running(p)) => {
                 let done = p
@@ -351,6 +365,7 @@ impl DeployView {
                 .map(|(h, age)| format!("LOCKED by {} ({})", h.who, age_words(*age))),
         };
         app.change_running = matches!(self.flow, Some(Flow::Running(_)));
+        app.change_by = app.change_running.then_some(CONTEXT);
         if app.change_banner != banner {
             app.change_banner = banner;
             app.dirty = true;
@@ -759,7 +774,8 @@ fn step_mark(s: &StepRow) -> (&'static str, Option<Status>) {
     }
 }
 
-fn draw_progress(f: &mut Frame, area: Rect, app: &App, p: &Progress) {
+/// The steps of a change as it runs and how it ended (the Scale tab's too).
+pub fn draw_progress(f: &mut Frame, area: Rect, app: &App, p: &Progress) {
     let t = &app.theme;
     let (state, status) = match &p.outcome {
         None => (

@@ -5,3 +5,4 @@ pub mod deploy;
 pub mod fleet;
 pub mod host;
 pub mod queries;
+pub mod scale;
