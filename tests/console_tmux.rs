@@ -433,6 +433,24 @@ timeout_secs = 5
         "{screen}"
     );
     assert!(units.join("shop@8002.service").exists());
+    // From the fleet view: `-` on the host scales its app target down, through
+    // the same dialog (the Scale tab comes up with it).
+    session.keys(&["Escape"]);
+    session.keys(&["1"]);
+    session.wait_for("the fleet view", Duration::from_secs(10), |s| {
+        s.contains("+/- scale") && s.contains("app1")
+    });
+    session.keys(&["-"]);
+    let (screen, _) = session.wait_for("the -1 dialog", Duration::from_secs(20), |s| {
+        s.contains("Scale shop -1") && s.contains("Confirm")
+    });
+    assert!(screen.contains("stop shop@8002.service"), "{screen}");
+    session.keys(&["Tab"]);
+    session.keys(&["Enter"]);
+    session.wait_for("the count down", Duration::from_secs(30), |s| {
+        shop_row(s).is_some_and(|r| r.contains("1 instances"))
+    });
+    assert!(!units.join("shop@8002.service").exists());
     session.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -450,8 +468,7 @@ timeout_secs = 5
     }
 }
 
-/// The binary under test. `OPSCTL_BIN` overrides it: checkouts sharing one
-/// target dir overwrite each other's `target/debug/opsctl`.
+/// The binary under test.
 fn opsctl_bin() -> String {
-    std::env::var("OPSCTL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_opsctl").to_string())
+    env!("CARGO_BIN_EXE_opsctl").to_string()
 }

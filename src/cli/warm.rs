@@ -254,7 +254,8 @@ fn listed(text: &mut String, what: &str, count: u64, lines: &[String]) {
 /// as they stream; with `--json` one document. No page is requested.
 async fn dry_run(warm: &Warm, json: bool) -> anyhow::Result<i32> {
     let plan = crate::ops::engine::Change::plan(warm).clone();
-    let (mut rx, reader) = warm.feed();
+    let feed = warm.feed();
+    let (mut rx, reader) = (feed.rx, feed.reader);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut problems: Vec<(String, String)> = Vec::new();
     let mut problem_count = 0u64;

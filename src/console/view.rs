@@ -127,6 +127,20 @@ pub enum Subject {
     Current,
     /// A host, by its index in the profile.
     Host(usize),
+    /// A change to plan on a host (`+`, `-`, `w` in the fleet and host views):
+    /// the Scale tab plans it and shows it through.
+    HostChange { host: usize, change: HostChange },
+}
+
+/// What `+`, `-` and `w` ask for on a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostChange {
+    /// One more app process (worker, instance) on the host.
+    More,
+    /// One fewer.
+    Fewer,
+    /// Warm the caches from the profile's `[warm]`.
+    Warm,
 }
 
 /// What a view's code may touch while it handles input or data: the shared app

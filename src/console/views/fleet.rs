@@ -18,7 +18,7 @@ use crate::console::keymap::{KeyChord, KeyCodeKey};
 use crate::console::view::{
     ArgKind, CommandError, CommandSpec, Cx, Handled, Request, Subject, View, ViewSpec,
 };
-use crate::console::views::host;
+use crate::console::views::{host, scale};
 use crate::console::widgets::bars::{human_age, human_bytes, human_duration};
 use crate::console::widgets::data_table::{
     ColumnDef, DataTable, SortBy, SortKey, TableItem, TableRow,
@@ -73,7 +73,7 @@ pub const SORT_NAMES: &[&str] = &[
 pub const SPEC: ViewSpec = ViewSpec {
     context: CONTEXT,
     title: "Fleet",
-    keys: &[&NAV, OWN_KEYS],
+    keys: &[&NAV, OWN_KEYS, scale::HOST_KEYS],
     hints: &[
         Hint::new(&[Action::DOWN, Action::UP], "move"),
         Hint::new(&[Action::OPEN], "open"),
@@ -81,6 +81,8 @@ pub const SPEC: ViewSpec = ViewSpec {
         Hint::new(&[Action::SORT_NEXT], "sort"),
         Hint::new(&[Action::SORT_REVERSE], "reverse"),
         Hint::new(&[GROUP_BY_ROLE], "group"),
+        Hint::new(&[scale::SCALE_UP, scale::SCALE_DOWN], "scale"),
+        Hint::new(&[scale::WARM], "warm"),
     ],
     commands: &[
         CommandSpec::new("fleet", "the fleet table"),
@@ -400,6 +402,11 @@ impl View for FleetView {
             Action::SORT_NEXT => self.table.sort_next(&columns(0)),
             Action::SORT_REVERSE => self.table.toggle_reverse(),
             GROUP_BY_ROLE => self.table.toggle_grouped(),
+            a if scale::host_change(a).is_some() => {
+                if let (Some(&h), Some(change)) = (self.table.selected(), scale::host_change(a)) {
+                    scale::request_host_change(h, change, cx);
+                }
+            }
             _ => return Handled::No,
         }
         self.refresh(cx);

@@ -20,7 +20,7 @@ use crate::console::keymap::KeyChord;
 use crate::console::view::{
     ArgKind, CommandError, CommandSpec, Cx, Handled, Request, Subject, View, ViewSpec,
 };
-use crate::console::views::fleet;
+use crate::console::views::{fleet, scale};
 use crate::console::widgets::bars::{human_age, human_bytes, human_duration, usage_bar};
 use crate::console::widgets::table::{self, Cell, Column, Row};
 use crate::health::{HostHealth, Series, Status};
@@ -49,10 +49,11 @@ const OWN_KEYS: &[KeySpec] = &[KeySpec::new(
 pub const SPEC: ViewSpec = ViewSpec {
     context: CONTEXT,
     title: "Host",
-    keys: &[&NAV, OWN_KEYS],
+    keys: &[&NAV, OWN_KEYS, scale::HOST_KEYS],
     hints: &[
         Hint::new(&[Action::DOWN, Action::UP], "scroll"),
         Hint::new(&[LOG_FOLLOW], "follow"),
+        Hint::new(&[scale::SCALE_UP, scale::SCALE_DOWN], "scale"),
         Hint::new(&[Action::FILTER], "search"),
         Hint::new(&[Action::BACK], "back"),
     ],
@@ -154,7 +155,7 @@ impl View for HostView {
     fn open(&mut self, subject: &Subject, cx: &mut Cx<'_>) -> bool {
         match subject {
             Subject::Host(h) if *h < cx.app.hosts.len() => self.open_host(*h),
-            Subject::Host(_) => return false,
+            Subject::Host(_) | Subject::HostChange { .. } => return false,
             Subject::Current => {
                 if self.open.is_none() {
                     match cx.app.selected_host {
@@ -204,6 +205,10 @@ impl View for HostView {
         let Some(o) = &mut self.open else {
             return Handled::No;
         };
+        if let Some(change) = scale::host_change(action) {
+            scale::request_host_change(o.host, change, cx);
+            return Handled::Yes;
+        }
         let total = self.logs.get(&o.host).map_or(0, |l| l.lines.len());
         let max_scroll = total.saturating_sub(page);
         match action {

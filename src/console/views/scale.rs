@@ -14,7 +14,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::config::{Environment, Profile};
+use crate::config::{Environment, Profile, ScaleKind};
 use crate::console::action::{Action, Context, Hint, KeySpec, table_nav};
 use crate::console::app::{App, NoticeLevel};
 use crate::console::event::{Event, PlannedChange, StepView};
@@ -22,7 +22,7 @@ use crate::console::feed::{AppChange, Need, Task};
 use crate::console::filter::Filter;
 use crate::console::keymap::KeyChord;
 use crate::console::view::{
-    CommandError, CommandSpec, Cx, Handled, Request, Subject, View, ViewSpec,
+    CommandError, CommandSpec, Cx, Handled, HostChange, Request, Subject, View, ViewSpec,
 };
 use crate::console::views::deploy::{Flow, Progress, StepRow, draw_progress};
 use crate::console::widgets::confirm::ConfirmDialog;
@@ -38,9 +38,9 @@ use crate::ops::warm::{Phase, WarmStats};
 
 pub const CONTEXT: Context = Context::new("scale");
 
-const SCALE_UP: Action = Action::new("scale_up");
-const SCALE_DOWN: Action = Action::new("scale_down");
-const WARM: Action = Action::new("warm");
+pub const SCALE_UP: Action = Action::new("scale_up");
+pub const SCALE_DOWN: Action = Action::new("scale_down");
+pub const WARM: Action = Action::new("warm");
 
 const NAV: [KeySpec; 7] = table_nav();
 const OWN_KEYS: &[KeySpec] = &[
@@ -63,6 +63,47 @@ const OWN_KEYS: &[KeySpec] = &[
         "warm",
     ),
 ];
+
+/// `+`, `-` and `w` where a host is selected (the fleet and host views): the
+/// change is planned by this tab, which comes up with its dialog.
+pub const HOST_KEYS: &[KeySpec] = &[
+    KeySpec::new(
+        SCALE_UP,
+        &[KeyChord::ch('+')],
+        "one more app process",
+        "+1",
+    ),
+    KeySpec::new(
+        SCALE_DOWN,
+        &[KeyChord::ch('-')],
+        "one fewer app process",
+        "-1",
+    ),
+    KeySpec::new(
+        WARM,
+        &[KeyChord::ch('w')],
+        "warm the caches",
+        "warm",
+    ),
+];
+
+/// The change `action` (one of [`HOST_KEYS`]) asks for on a selected host.
+pub fn host_change(action: Action) -> Option<HostChange> {
+    match action {
+        SCALE_UP => Some(HostChange::More),
+        SCALE_DOWN => Some(HostChange::Fewer),
+        WARM => Some(HostChange::Warm),
+        _ => None,
+    }
+}
+
+/// Asks the Scale tab to plan `change` on host `host` (an index of the profile).
+pub fn request_host_change(host: usize, change: HostChange, cx: &mut Cx<'_>) {
+    cx.request(Request::Open {
+        view: CONTEXT,
+        subject: Subject::HostChange { host, change },
+    });
+}
 
 pub const SPEC: ViewSpec = ViewSpec {
     context: CONTEXT,
@@ -96,6 +137,9 @@ pub struct WarmSetup {
 pub struct ScaleView {
     /// Names of the profile's `[[scale]]` targets.
     pub targets: Vec<String>,
+    /// The gunicorn and systemd targets (a host's app processes) and their
+    /// hosts, for `+`/`-` on a host of the fleet and host views.
+    pub app_targets: Vec<(String, Vec<String>)>,
     /// `None` without a `[warm]` section.
     pub warm_setup: Option<WarmSetup>,
     pub status: Option<Arc<Vec<TargetStatus>>>,
@@ -185,8 +229,23 @@ impl ScaleView {
                 per_node: profile.hosts.iter().any(|h| h.roles.contains(&role)),
             }
         });
+        let app_targets = profile
+            .scale
+            .iter()
+            .filter(|t| matches!(t.kind, ScaleKind::Gunicorn | ScaleKind::Systemd))
+            .map(|t| {
+                let mut hosts = t.hosts.clone();
+                for h in &profile.hosts {
+                    if h.roles.iter().any(|r| t.roles.contains(r)) && !hosts.contains(&h.name) {
+                        hosts.push(h.name.clone());
+                    }
+                }
+                (t.name.clone(), hosts)
+            })
+            .collect();
         ScaleView {
             targets: profile.scale.iter().map(|t| t.name.clone()).collect(),
+            app_targets,
             warm_setup,
             status: None,
             error: None,
@@ -422,6 +481,49 @@ impl View for ScaleView {
         }
         self.rebuild(cx.body);
         Handled::Yes
+    }
+
+    fn open(&mut self, subject: &Subject, cx: &mut Cx<'_>) -> bool {
+        let Subject::HostChange { host, change } = subject else {
+            return true;
+        };
+        let Some(name) = cx.app.hosts.get(*host).map(|h| h.name.clone()) else {
+            return false;
+        };
+        let delta = match change {
+            HostChange::Warm => {
+                self.warm(cx);
+                return self.flow.is_some();
+            }
+            HostChange::More => Delta::Add(1),
+            HostChange::Fewer => Delta::Remove(1),
+        };
+        let Some(target) = self
+            .app_targets
+            .iter()
+            .find(|(_, hosts)| hosts.contains(&name))
+            .map(|(t, _)| t.clone())
+        else {
+            cx.notify(
+                NoticeLevel::Alert,
+                format!(
+                    "{name} is in no gunicorn or systemd [[scale]] target: nothing to scale there"
+                ),
+            );
+            return false;
+        };
+        self.table.select((target.clone(), name.clone()));
+        let what = format!("planning {target} {delta} on {name}");
+        self.ask(
+            AppChange::Scale {
+                target,
+                delta,
+                host: name,
+            },
+            what,
+            cx,
+        );
+        self.flow.is_some()
     }
 
     fn command(&mut self, name: &str, _arg: &str, cx: &mut Cx<'_>) -> Result<(), CommandError> {
@@ -853,10 +955,18 @@ fn draw_warm(f: &mut Frame, area: Rect, app: &App, p: &Progress, stats: Option<&
         None => 0.0,
     };
     let width = (inner.width as usize).saturating_sub(6).max(10);
-    lines.push(Line::from(vec![
-        Span::styled(gauge(share, width), t.accent),
-        Span::styled(format!(" {:>3.0}%", share * 100.0), t.text),
-    ]));
+    // Until the sources are read to their end the share is of what was read so
+    // far: drawn muted, without a percentage that would promise an end.
+    lines.push(Line::from(match s.urls_total {
+        Some(_) => vec![
+            Span::styled(gauge(share, width), t.accent),
+            Span::styled(format!(" {:>3.0}%", share * 100.0), t.text),
+        ],
+        None => vec![
+            Span::styled(gauge(share, width), t.muted),
+            Span::styled("    ?", t.muted),
+        ],
+    }));
     let errors_style = if s.errors > 0 {
         t.status(Status::Critical)
     } else {

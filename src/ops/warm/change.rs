@@ -21,7 +21,7 @@ use crate::ops::plan::{Plan, Step};
 use super::client::{self, BROWSER_ENCODINGS, ClientSettings, NodeAddr};
 use super::run::{self, Node, Target};
 use super::scope::Scope;
-use super::source::{self, Fed, Feeder, Source};
+use super::source::{self, Fed, FeedCount, Feeder, Source};
 use super::stats::{self, PassCounts, Phase, WarmObserver, WarmStats};
 
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -74,6 +74,14 @@ pub struct WarmReport {
     pub hit_ratio_before: Option<f64>,
     /// HIT share of the verify pass (with `--verify`).
     pub hit_ratio_after: Option<f64>,
+}
+
+/// A running read of the sources: what it hands over, the reader's thread, and
+/// how far it has read.
+pub struct Feed {
+    pub rx: mpsc::Receiver<Fed>,
+    pub reader: tokio::task::JoinHandle<()>,
+    pub count: Arc<FeedCount>,
 }
 
 pub struct Warm {
@@ -274,7 +282,7 @@ impl Warm {
     }
 
     /// Reads the sources only (no page is requested): what `--dry-run` lists.
-    pub fn feed(&self) -> (mpsc::Receiver<Fed>, tokio::task::JoinHandle<()>) {
+    pub fn feed(&self) -> Feed {
         self.feed_from(self.sources.clone(), self.changed_since, None)
     }
 
@@ -283,16 +291,22 @@ impl Warm {
         sources: Vec<Source>,
         changed_since: Option<i64>,
         spool: Option<PathBuf>,
-    ) -> (mpsc::Receiver<Fed>, tokio::task::JoinHandle<()>) {
+    ) -> Feed {
         let (tx, rx) = mpsc::channel(FEED_AHEAD);
+        let count = Arc::new(FeedCount::default());
         let feeder = Feeder {
             sources,
             scope: self.scope.clone(),
             changed_since,
             client: self.sitemap_client.clone(),
             spool,
+            count: Arc::clone(&count),
         };
-        (rx, source::spawn(feeder, tx))
+        Feed {
+            rx,
+            reader: source::spawn(feeder, tx),
+            count,
+        }
     }
 
     fn summary(report: &WarmReport, nodes: &[Node]) -> String {
@@ -395,14 +409,21 @@ impl Change for Warm {
         for (i, s) in steps.iter().enumerate().take(1 + nodes) {
             progress.step(i, s, StepState::Started);
         }
-        let (rx, reader) = self.feed_from(
+        let feed = self.feed_from(
             self.sources.clone(),
             self.changed_since,
             spool.as_ref().map(|s| s.0.clone()),
         );
         let observer = Arc::clone(&self.observer);
-        let warm = run::pass(&self.target, rx, Phase::Warm, observer.as_ref()).await;
-        let _ = reader.await;
+        let warm = run::pass(
+            &self.target,
+            feed.rx,
+            &feed.count,
+            Phase::Warm,
+            observer.as_ref(),
+        )
+        .await;
+        let _ = feed.reader.await;
         for (i, s) in steps.iter().enumerate().take(1 + nodes) {
             progress.step(i, s, StepState::Done);
         }
@@ -415,13 +436,20 @@ impl Change for Warm {
         if let Some(spool) = &spool {
             let at = 1 + nodes;
             progress.step(at, &steps[at], StepState::Started);
-            let (rx, reader) = self.feed_from(
+            let feed = self.feed_from(
                 vec![Source::List(spool.0.display().to_string())],
                 None,
                 None,
             );
-            let verify = run::pass(&self.target, rx, Phase::Verify, observer.as_ref()).await;
-            let _ = reader.await;
+            let verify = run::pass(
+                &self.target,
+                feed.rx,
+                &feed.count,
+                Phase::Verify,
+                observer.as_ref(),
+            )
+            .await;
+            let _ = feed.reader.await;
             progress.step(at, &steps[at], StepState::Done);
             report.hit_ratio_after = stats::ratio(&verify.by_cache);
             report.verify = Some(verify);

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::order::{self, Slot};
-use super::source::Fed;
+use super::source::{Fed, FeedCount};
 use super::stats::{Answer, PassCounts, Phase, WarmObserver, WarmStats};
 
 /// Where and how the requests go.
@@ -52,6 +52,7 @@ type Done = (u64, Slot, Result<Answer, String>, f64);
 pub async fn pass(
     target: &Target,
     mut rx: mpsc::Receiver<Fed>,
+    read: &FeedCount,
     phase: Phase,
     observer: &dyn WarmObserver,
 ) -> PassCounts {
@@ -73,7 +74,6 @@ pub async fn pass(
     let mut ready: VecDeque<(u64, Slot)> = VecDeque::new();
     let mut in_flight: FuturesUnordered<_> = FuturesUnordered::new();
     let mut next_id = 0u64;
-    let mut seen = 0u64;
     let mut fed_done = false;
     // New URLs are taken while the ones begun are few: memory is bounded by the
     // concurrency, not by the sitemap.
@@ -140,7 +140,6 @@ pub async fn pass(
             }
             fed = rx.recv(), if want_urls => match fed {
                 Some(Fed::Url(url)) => {
-                    seen += 1;
                     let nodes = if url.host_str() == Some(target.host.as_str()) {
                         target.nodes.len().max(1)
                     } else {
@@ -161,20 +160,19 @@ pub async fn pass(
                 None => fed_done = true,
             },
             _ = tick.tick() => {
-                observer.update(&snapshot(&counts, phase, seen, fed_done, in_flight.len(), started));
+                observer.update(&snapshot(&counts, phase, read, in_flight.len(), started));
             }
         }
     }
     counts.duration_s = started.elapsed().as_secs_f64();
-    observer.update(&snapshot(&counts, phase, seen, true, 0, started));
+    observer.update(&snapshot(&counts, phase, read, 0, started));
     counts
 }
 
 fn snapshot(
     counts: &PassCounts,
     phase: Phase,
-    seen: u64,
-    fed_done: bool,
+    read: &FeedCount,
     in_flight: usize,
     started: Instant,
 ) -> WarmStats {
@@ -184,7 +182,8 @@ fn snapshot(
     } else {
         0.0
     };
-    let urls_total = fed_done.then_some(seen);
+    let (seen, all_read) = read.read();
+    let urls_total = all_read.then_some(seen);
     let eta_s = urls_total
         .filter(|_| urls_per_s > 0.0)
         .map(|total| total.saturating_sub(counts.urls) as f64 / urls_per_s);

@@ -8,6 +8,8 @@ use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use reqwest::Url;
 use tokio::runtime::Handle;
@@ -57,6 +59,23 @@ pub enum Fed {
     },
 }
 
+/// How far the reader has read: it runs ahead of the requests (by the channel's
+/// bound), so the progress knows the total as soon as the sources end, long
+/// before the last URL is requested.
+#[derive(Debug, Default)]
+pub struct FeedCount {
+    urls: AtomicU64,
+    done: AtomicBool,
+}
+
+impl FeedCount {
+    /// URLs read so far, and whether that is all of them.
+    pub fn read(&self) -> (u64, bool) {
+        let done = self.done.load(Ordering::Acquire);
+        (self.urls.load(Ordering::Acquire), done)
+    }
+}
+
 /// What to read, and what to keep of it.
 pub struct Feeder {
     pub sources: Vec<Source>,
@@ -68,6 +87,7 @@ pub struct Feeder {
     /// Every URL handed on is also written here, one per line (the `--verify`
     /// pass reads the same URLs back without fetching the sitemaps again).
     pub spool: Option<PathBuf>,
+    pub count: Arc<FeedCount>,
 }
 
 /// Starts reading on a blocking thread. The thread ends at the end of the
@@ -92,6 +112,7 @@ pub fn spawn(feeder: Feeder, tx: mpsc::Sender<Fed>) -> tokio::task::JoinHandle<(
             spool: spool.as_mut(),
         };
         let _ = reading.all();
+        feeder.count.done.store(true, Ordering::Release);
         if let Some(mut s) = spool {
             if let Err(e) = s.flush() {
                 let _ = tx.blocking_send(Fed::Failed {
@@ -155,6 +176,7 @@ impl Reading<'_> {
                         self.failed("the --verify spool", e.to_string())?;
                     }
                 }
+                self.feeder.count.urls.fetch_add(1, Ordering::AcqRel);
                 self.send(Fed::Url(url))
             }
             Err(e) => self.send(Fed::Refused {
