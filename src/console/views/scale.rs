@@ -67,24 +67,14 @@ const OWN_KEYS: &[KeySpec] = &[
 /// `+`, `-` and `w` where a host is selected (the fleet and host views): the
 /// change is planned by this tab, which comes up with its dialog.
 pub const HOST_KEYS: &[KeySpec] = &[
-    KeySpec::new(
-        SCALE_UP,
-        &[KeyChord::ch('+')],
-        "one more app process",
-        "+1",
-    ),
+    KeySpec::new(SCALE_UP, &[KeyChord::ch('+')], "one more app process", "+1"),
     KeySpec::new(
         SCALE_DOWN,
         &[KeyChord::ch('-')],
         "one fewer app process",
         "-1",
     ),
-    KeySpec::new(
-        WARM,
-        &[KeyChord::ch('w')],
-        "warm the caches",
-        "warm",
-    ),
+    KeySpec::new(WARM, &[KeyChord::ch('w')], "warm the caches", "warm"),
 ];
 
 /// The change `action` (one of [`HOST_KEYS`]) asks for on a selected host.
