@@ -160,7 +160,9 @@ fn restore() {
     }
 }
 
-fn curl(url: &str) -> Option<u16> {
+/// The status of a GET of `url`, or why there is none (curl's own words: a
+/// failure that never reached nginx leaves no trace in its logs).
+fn curl(url: &str) -> Result<u16, String> {
     let out = Command::new("curl")
         .args([
             "-sS",
@@ -175,8 +177,15 @@ fn curl(url: &str) -> Option<u16> {
         .arg(sandbox().join("tls/ca.pem"))
         .arg(url)
         .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+        .map_err(|e| format!("cannot run curl: {e}"))?;
+    match String::from_utf8_lossy(&out.stdout).trim().parse() {
+        Ok(code) if code != 0 => Ok(code),
+        _ => Err(format!(
+            "curl exit {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
 }
 
 /// Requests `urls` in turn from `threads` threads until stopped (at most 120 s),
@@ -201,7 +210,7 @@ impl Load {
                         let url = &urls[(n + i) % urls.len()];
                         n += 1;
                         match curl(url) {
-                            Some(200) => {}
+                            Ok(200) => {}
                             other => bad.push(format!("{url}: {other:?}")),
                         }
                     }

@@ -106,6 +106,9 @@ pub struct App {
     /// The tab whose change runs (the banner and `change_running` are its own
     /// until it ends): one change at a time from this console.
     pub change_by: Option<Context>,
+    /// The latest `[[scale]]` counts (the Scale tab reads them; the fleet view
+    /// shows each host's beside its figures).
+    pub scale_counts: Option<std::sync::Arc<Vec<crate::ops::scale::TargetStatus>>>,
     /// `q` was pressed once while a change ran.
     quit_asked: bool,
     pending: Vec<Option<(Box<HostHealth>, i64)>>,
@@ -184,6 +187,7 @@ impl App {
             change_banner: None,
             change_running: false,
             change_by: None,
+            scale_counts: None,
             quit_asked: false,
             pending,
             notices: VecDeque::new(),

@@ -1648,7 +1648,8 @@ fn scale_tab_80x24() {
 #[test]
 fn scale_tab_is_counted_only_while_shown() {
     let mut app = on_scale(Environment::Staging, 120, 30);
-    keys(&mut app, "1");
+    // The fleet shows the counts too; the other tabs do not.
+    keys(&mut app, "4");
     assert!(!app.needs().contains(&Need::ScaleStatus));
 }
 
@@ -1895,5 +1896,70 @@ fn help_in_the_scale_tab_lists_its_keys() {
     assert!(
         text.contains("warm the caches from the profile's [warm] sitemaps"),
         "{text}"
+    );
+}
+
+#[test]
+fn the_fleet_counts_scale_targets_while_shown_and_shows_each_hosts_count() {
+    let mut app = fixtures::with_scale(Environment::Staging, 160, 48);
+    assert_eq!(app.context(), fleet::CONTEXT);
+    assert!(app.needs().contains(&Need::ScaleStatus));
+    let before = render(&mut app);
+    assert!(
+        !before.contains(" APP"),
+        "no column before counts came: {before}"
+    );
+    app.update(Event::ScaleStatus {
+        result: Ok(std::sync::Arc::new(fixtures::scale_status())),
+    });
+    app.prepare();
+    let text = render(&mut app);
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(text.contains(" APP"), "{text}");
+    // web1's first target is shop (4 workers); web2 could not be read.
+    let end = |r: String| r.trim_end_matches([' ', '"']).to_string();
+    assert!(end(row("web1")).ends_with("4 workers"), "{text}");
+    assert!(end(row("web2")).ends_with('?'), "{text}");
+    insta::assert_snapshot!(text);
+    keys(&mut app, "4");
+    assert!(
+        !app.needs().contains(&Need::ScaleStatus),
+        "not while unseen"
+    );
+}
+
+#[test]
+fn plus_on_a_fleet_host_plans_its_app_target_in_the_scale_tab() {
+    let mut app = fixtures::with_scale(Environment::Production, 160, 48);
+    // Select web1 (the rows sort by status, then name).
+    let web1 = app
+        .hosts
+        .iter()
+        .position(|h| h.name == "web1")
+        .expect("web1 in the fixture");
+    for _ in 0..app.hosts.len() {
+        if app.selected_host == Some(web1) {
+            break;
+        }
+        keys(&mut app, "j");
+    }
+    assert_eq!(app.selected_host, Some(web1));
+    keys(&mut app, "+");
+    assert_eq!(app.context(), scale::CONTEXT);
+    let Some(Task::Plan { change, .. }) = app.tasks.pop() else {
+        panic!("a plan task")
+    };
+    assert_eq!(
+        change,
+        AppChange::Scale {
+            target: "shop".into(),
+            delta: Delta::Add(1),
+            host: "web1".into(),
+        }
     );
 }

@@ -94,8 +94,11 @@ pub const SPEC: ViewSpec = ViewSpec {
     ],
 };
 
-pub fn build(_profile: &Profile) -> Box<dyn View> {
-    Box::new(FleetView::default())
+pub fn build(profile: &Profile) -> Box<dyn View> {
+    Box::new(FleetView {
+        counts_scale: !profile.scale.is_empty(),
+        ..FleetView::default()
+    })
 }
 
 /// A sort column, as `:sort` and `s` name them.
@@ -279,6 +282,31 @@ fn columns<'a>(name_w: u16) -> Vec<ColumnDef<FleetItem<'a>>> {
     ]
 }
 
+/// The columns, with APP last once `[[scale]]` counts have come.
+fn columns_for<'a>(app: &App) -> Vec<ColumnDef<FleetItem<'a>>> {
+    let mut cols = columns(name_width(app));
+    if app.scale_counts.is_some() {
+        cols.push(ColumnDef::new("APP", 12, true, 4));
+    }
+    cols
+}
+
+/// The host's count in its first `[[scale]]` target (`3 workers`), `?` when it
+/// could not be read, `-` when the host is in none.
+fn app_count(app: &App, host: &str) -> Option<(String, bool)> {
+    let targets = app.scale_counts.as_ref()?;
+    let found = targets
+        .iter()
+        .find_map(|t| t.hosts.iter().find(|h| h.host == host).map(|h| (t, h)));
+    Some(match found {
+        Some((t, h)) => match h.current {
+            Some(c) => (format!("{c} {}", t.unit), true),
+            None => ("?".to_string(), false),
+        },
+        None => ("-".to_string(), true),
+    })
+}
+
 fn name_width(app: &App) -> u16 {
     app.hosts
         .iter()
@@ -323,12 +351,16 @@ fn items(app: &App) -> Vec<FleetItem<'_>> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FleetView {
     pub table: DataTable<usize>,
+    /// The profile has `[[scale]]` targets: their counts are read while the
+    /// fleet is shown, and an APP column shows each host's.
+    pub counts_scale: bool,
 }
 
 impl Default for FleetView {
     fn default() -> Self {
         FleetView {
             table: DataTable::new(SortColumn::Status.column()),
+            counts_scale: false,
         }
     }
 }
@@ -359,7 +391,7 @@ impl FleetView {
 
     fn rebuild(&mut self, app: &App, body: Rect) {
         let items = items(app);
-        self.table.rebuild(&items, &columns(name_width(app)));
+        self.table.rebuild(&items, &columns_for(app));
         self.table
             .ensure_visible(table_height(body.height) as usize);
     }
@@ -436,9 +468,14 @@ impl View for FleetView {
         self.table.invalidate();
     }
 
-    fn needs(&self, _app: &App, _shown: bool) -> Vec<Need> {
-        // The fleet's figures are shared by every view: always collected.
-        vec![Need::HostHealth, Need::HttpChecks]
+    fn needs(&self, _app: &App, shown: bool) -> Vec<Need> {
+        // The fleet's figures are shared by every view: always collected. The
+        // scale counts reach every target host: only while the fleet is shown.
+        let mut needs = vec![Need::HostHealth, Need::HttpChecks];
+        if shown && self.counts_scale {
+            needs.push(Need::ScaleStatus);
+        }
+        needs
     }
 
     fn filter(&self) -> Option<&str> {
@@ -615,6 +652,14 @@ fn host_row<'a>(app: &'a App, slot: &'a HostSlot) -> Row<'a> {
         spark_line(&hist, SPARK_WIDTH as usize, 100.0),
         t.chart,
     ));
+    if let Some((text, read)) = app_count(app, &slot.name) {
+        let style = if read {
+            t.text
+        } else {
+            t.status(Status::Critical)
+        };
+        cells.push(Cell::styled(text, style));
+    }
     Row::Cells {
         cells,
         style: Style::default(),
@@ -649,7 +694,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, view: &FleetView) {
         f.render_widget(Paragraph::new(msg), area);
         return;
     }
-    let cols = columns(name_width(app));
+    let cols = columns_for(app);
     view.table.render(
         f.buffer_mut(),
         area,

@@ -535,6 +535,7 @@ impl View for ScaleView {
                 match result {
                     Ok(s) => {
                         self.status = Some(s.clone());
+                        cx.app.scale_counts = Some(s.clone());
                         self.error = None;
                         self.read_at = Some(cx.app.now);
                     }
