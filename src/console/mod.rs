@@ -12,6 +12,7 @@
 
 pub mod action;
 pub mod app;
+pub mod change_flow;
 pub mod event;
 pub mod feed;
 pub mod filter;

@@ -1389,9 +1389,10 @@ fn audit_outcomes_take_the_theme_colours() {
 
 // ---- the Deploy tab ----
 
+use super::change_flow::Flow;
 use super::event::StepView;
 use super::feed::AppChange;
-use super::views::deploy::{self, DeployView, Flow};
+use super::views::deploy::{self, DeployView};
 
 fn deploy_view(app: &App) -> &DeployView {
     app.view::<DeployView>()

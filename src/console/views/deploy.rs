@@ -15,25 +15,24 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::config::{Environment, Profile};
+use crate::config::Profile;
 use crate::console::action::{Action, Context, Hint, KeySpec, table_nav};
 use crate::console::app::{App, NoticeLevel};
-use crate::console::event::{DeployStatus, Event, PlannedChange, StepView};
+use crate::console::change_flow::{self, Flow, Took};
+use crate::console::event::{DeployStatus, Event, StepView};
 use crate::console::feed::{AppChange, Need, Task};
 use crate::console::filter::Filter;
 use crate::console::keymap::KeyChord;
 use crate::console::view::{
     ArgKind, CommandError, CommandSpec, Cx, Handled, Request, Subject, View, ViewSpec,
 };
-use crate::console::widgets::confirm::ConfirmDialog;
+use crate::console::widgets::change_progress::draw_progress;
 use crate::console::widgets::data_table::{
     ColumnDef, DataTable, SortBy, SortKey, TableItem, TableRow,
 };
 use crate::console::widgets::pane;
-use crate::console::widgets::sparkline::spark_line;
-use crate::console::widgets::table::{Cell, Row, one_line};
+use crate::console::widgets::table::{Cell, Row};
 use crate::health::Status;
-use crate::ops::Consent;
 use crate::ops::deploy::Release;
 use crate::ops::deploy::releases::short;
 use crate::ops::lock::age_words;
@@ -42,9 +41,6 @@ pub const CONTEXT: Context = Context::new("deploy");
 
 const DEPLOY: Action = Action::new("deploy");
 const ROLLBACK: Action = Action::new("rollback");
-
-/// Lines of the progress pane's tail of what the change said.
-const SAID_KEPT: usize = 40;
 
 const NAV: [KeySpec; 7] = table_nav();
 const OWN_KEYS: &[KeySpec] = &[
@@ -91,49 +87,6 @@ pub fn build(profile: &Profile) -> Box<dyn View> {
             .as_ref()
             .map(|a| (a.name.clone(), a.branch.clone())),
     ))
-}
-
-/// One step of the running change, as drawn.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepRow {
-    pub text: String,
-    pub state: Option<StepView>,
-    /// Unix seconds it started and ended (the console's clock).
-    pub started: Option<i64>,
-    pub ended: Option<i64>,
-}
-
-/// Where a change asked for in this tab is.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Flow {
-    Planning {
-        tag: String,
-        what: String,
-    },
-    Confirming {
-        tag: String,
-        plan: PlannedChange,
-    },
-    /// Production: the plan asked to be confirmed again (a migration crossed).
-    ConfirmingAgain {
-        tag: String,
-        plan: PlannedChange,
-    },
-    Running(Progress),
-    Finished(Progress),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
-    pub tag: String,
-    pub title: String,
-    pub steps: Vec<StepRow>,
-    pub said: Vec<String>,
-    pub started: i64,
-    /// How it ended: ok, and what happened.
-    pub outcome: Option<(bool, String)>,
-    /// Measurements as they came (the watch's p95 and errors per round).
-    pub samples: Vec<(String, Vec<f64>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -228,11 +181,7 @@ impl DeployView {
     }
 
     fn busy(&self) -> Option<&str> {
-        match &self.flow {
-            Some(Flow::Planning { what, .. }) => Some(what),
-            Some(Flow::Running(p)) => Some(&p.title),
-            _ => None,
-        }
+        change_flow::busy(&self.flow)
     }
 
     fn rebuild(&mut self, body: Rect) {
@@ -297,48 +246,6 @@ impl DeployView {
 
     fn branch(&self) -> String {
         self.app.as_ref().map(|a| a.1.clone()).unwrap_or_default()
-    }
-
-    fn start(&mut self, tag: &str, plan: &PlannedChange, again: bool, cx: &mut Cx<'_>) {
-        let env = cx.app.profile.environment;
-        // The dialog arms Confirm only once production's name is typed; in
-        // staging confirming it is the yes. Read-only profiles said nothing.
-        let mut consent = match env {
-            _ if cx.app.profile.read_only => Consent::default(),
-            Environment::Production => Consent::typed(env.as_str()),
-            _ => Consent::yes(),
-        };
-        consent.again = again;
-        self.flow = Some(Flow::Running(Progress {
-            tag: tag.to_string(),
-            title: plan.title.clone(),
-            steps: plan
-                .steps
-                .iter()
-                .map(|s| StepRow {
-                    text: s.clone(),
-                    state: None,
-                    started: None,
-                    ended: None,
-                })
-                .collect(),
-            said: Vec::new(),
-            started: cx.app.now,
-            outcome: None,
-            samples: Vec::new(),
-        }));
-        self.update_banner(cx.app);
-        cx.request(Request::Task(Task::Apply {
-            tag: tag.to_string(),
-            consent,
-        }));
-    }
-
-    fn progress_mut(&mut self, tag: &str) -> Option<&mut Progress> {
-        match &mut self.flow {
-            Some(Flow::Running(p)) if p.tag == tag => Some(p),
-            _ => None,
-        }
     }
 
     /// The top bar's banner (seen from every tab): a change running here, or
@@ -432,127 +339,27 @@ impl View for DeployView {
                 self.error = Some(reason.clone());
                 cx.app.dirty = true;
             }
-            Event::ChangePlanned { tag, result } => {
-                let ours = matches!(&self.flow, Some(Flow::Planning { tag: t, .. }) if t == tag);
-                if !ours {
-                    return;
-                }
-                match result {
-                    // Read-only: no dialog for what will be refused; the engine
-                    // refuses it and audits the attempt.
-                    Ok(plan) if cx.app.profile.read_only => {
-                        let plan = plan.clone();
-                        self.start(tag, &plan, false, cx);
-                    }
-                    Ok(plan) => {
-                        let mut body = plan.summary.clone();
-                        if let Some(why) = &plan.ask_again {
-                            body.push(format!("! {why}"));
-                        }
-                        cx.request(Request::Confirm(ConfirmDialog::new(
-                            plan.title.clone(),
-                            body,
-                            cx.app.profile.environment,
-                            tag.clone(),
-                        )));
-                        self.flow = Some(Flow::Confirming {
-                            tag: tag.clone(),
-                            plan: plan.clone(),
-                        });
-                    }
-                    Err(e) => {
-                        self.flow = None;
-                        cx.notify(NoticeLevel::Alert, format!("cannot plan it: {e}"));
-                    }
-                }
-                cx.app.dirty = true;
-            }
-            Event::ChangeStep { tag, index, state } => {
-                let now = cx.app.now;
-                if let Some(s) = self.progress_mut(tag).and_then(|p| p.steps.get_mut(*index)) {
-                    if *state == StepView::Running {
-                        s.started = Some(now);
-                    } else {
-                        s.ended = Some(now);
-                    }
-                    s.state = Some(state.clone());
+            event => {
+                let took = change_flow::on_event(&mut self.flow, event, cx);
+                if !matches!(took, None | Some(Took::Planned | Took::Line | Took::Sample)) {
                     self.update_banner(cx.app);
-                    cx.app.dirty = true;
                 }
             }
-            Event::ChangeLine { tag, text } => {
-                if let Some(p) = self.progress_mut(tag) {
-                    p.said.push(text.clone());
-                    if p.said.len() > SAID_KEPT {
-                        p.said.remove(0);
-                    }
-                    cx.app.dirty = true;
-                }
-            }
-            Event::ChangeSample { tag, series, value } => {
-                if let Some(p) = self.progress_mut(tag) {
-                    match p.samples.iter_mut().find(|(s, _)| s == series) {
-                        Some((_, v)) => v.push(*value),
-                        None => p.samples.push((series.clone(), vec![*value])),
-                    }
-                    cx.app.dirty = true;
-                }
-            }
-            Event::ChangeDone { tag, ok, detail } => {
-                if let Some(mut p) = self.progress_mut(tag).map(|p| p.clone()) {
-                    p.outcome = Some((*ok, detail.clone()));
-                    self.flow = Some(Flow::Finished(p));
-                    let level = if *ok {
-                        NoticeLevel::Info
-                    } else {
-                        NoticeLevel::Alert
-                    };
-                    cx.notify(level, one_line(detail, 300));
-                    self.update_banner(cx.app);
-                    cx.app.dirty = true;
-                }
-            }
-            Event::TaskFailed { tag, reason } => {
-                let ours = match &self.flow {
-                    Some(Flow::Planning { tag: t, .. }) => t == tag,
-                    Some(Flow::Running(p)) => &p.tag == tag,
-                    _ => false,
-                };
-                if ours {
-                    self.flow = None;
-                    self.update_banner(cx.app);
-                    cx.notify(NoticeLevel::Alert, reason.clone());
-                }
-            }
-            _ => {}
         }
     }
 
     fn confirmed(&mut self, tag: &str, cx: &mut Cx<'_>) {
-        let env = cx.app.profile.environment;
-        match self.flow.clone() {
-            Some(Flow::Confirming { tag: t, plan }) if t == tag => {
-                if plan.ask_again.is_some() && env == Environment::Production {
-                    let why = plan.ask_again.clone().unwrap_or_default();
-                    cx.request(Request::Confirm(ConfirmDialog::new(
-                        "Confirm again: this rollback crosses a migration",
-                        vec![
-                            why,
-                            "The database keeps the newer schema; the old code must run on it."
-                                .into(),
-                        ],
-                        env,
-                        format!("{tag}#again"),
-                    )));
-                    self.flow = Some(Flow::ConfirmingAgain { tag: t, plan });
-                } else {
-                    self.start(tag, &plan, false, cx);
-                }
-            }
-            Some(Flow::ConfirmingAgain { tag: t, plan }) if format!("{t}#again") == tag => {
-                self.start(&t, &plan, true, cx);
-            }
-            _ => {}
+        let took = change_flow::confirmed(&mut self.flow, tag, cx, |plan| {
+            (
+                "Confirm again: this rollback crosses a migration".to_string(),
+                vec![
+                    plan.ask_again.clone().unwrap_or_default(),
+                    "The database keeps the newer schema; the old code must run on it.".into(),
+                ],
+            )
+        });
+        if took.is_some() {
+            self.update_banner(cx.app);
         }
     }
 
@@ -606,10 +413,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, view: &DeployView) {
     let [head, body] =
         Layout::vertical([Constraint::Length(HEADER), Constraint::Min(0)]).areas(area);
     draw_header(f, head, app, view);
-    let progress = match &view.flow {
-        Some(Flow::Running(p)) | Some(Flow::Finished(p)) => Some(p),
-        _ => None,
-    };
+    let progress = change_flow::progress(&view.flow);
     match progress {
         Some(p) => {
             let rows = (view.table.rows().len() as u16 + 3).clamp(5, body.height / 3);
@@ -763,107 +567,4 @@ fn release_row<'a>(app: &App, host: &str, r: &Release) -> Row<'a> {
         ],
         style: Style::default(),
     }
-}
-
-fn step_mark(s: &StepRow) -> (&'static str, Option<Status>) {
-    match &s.state {
-        None => ("·", None),
-        Some(StepView::Running) => ("▶", Some(Status::Warn)),
-        Some(StepView::Done) => ("✓", Some(Status::Up)),
-        Some(StepView::Failed(_)) => ("✗", Some(Status::Critical)),
-    }
-}
-
-/// The steps of a change as it runs and how it ended (the Scale tab's too).
-pub fn draw_progress(f: &mut Frame, area: Rect, app: &App, p: &Progress) {
-    let t = &app.theme;
-    let (state, status) = match &p.outcome {
-        None => (
-            format!("running {}s", (app.now - p.started).max(0)),
-            Status::Warn,
-        ),
-        Some((true, _)) => ("done".to_string(), Status::Up),
-        Some((false, _)) => ("FAILED".to_string(), Status::Critical),
-    };
-    let mut title = vec![
-        Span::styled(format!(" {} ", p.title), t.header),
-        Span::styled(format!("· {state} "), t.status(status)),
-    ];
-    if p.outcome.is_some() {
-        title.push(Span::styled("· Esc closes ", t.muted));
-    }
-    let block = pane::block(t, title, true);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let mut lines: Vec<Line> = Vec::new();
-    if let Some((ok, detail)) = &p.outcome {
-        let st = if *ok { Status::Up } else { Status::Critical };
-        lines.push(Line::from(Span::styled(
-            one_line(detail, 2000),
-            t.status(st),
-        )));
-    }
-    // The watch as it goes: one sparkline per measurement, newest right.
-    let spark_width = (inner.width as usize).saturating_sub(40).clamp(8, 80);
-    for (series, values) in &p.samples {
-        let max = values.iter().copied().fold(0.0_f64, f64::max);
-        let last = values.last().copied().unwrap_or(0.0);
-        let points: Vec<Option<f64>> = values.iter().map(|v| Some(*v)).collect();
-        lines.push(Line::from(vec![
-            Span::styled(format!("watch {series:<9} "), t.muted),
-            Span::styled(spark_line(&points, spark_width, max), t.accent),
-            Span::styled(format!("  now {last:.0}, max {max:.0}"), t.muted),
-        ]));
-    }
-    // The steps around the one running (or the first failure), so the eye
-    // lands on where the change is.
-    let focus = p
-        .steps
-        .iter()
-        .position(|s| matches!(s.state, Some(StepView::Running) | Some(StepView::Failed(_))))
-        .or_else(|| p.steps.iter().rposition(|s| s.state.is_some()))
-        .unwrap_or(0);
-    let said_rows = if p.said.is_empty() {
-        0
-    } else {
-        p.said.len().min(3) + 1
-    };
-    let room = (inner.height as usize)
-        .saturating_sub(lines.len() + said_rows)
-        .max(3);
-    let first = focus
-        .saturating_sub(room / 2)
-        .min(p.steps.len().saturating_sub(room));
-    for (i, s) in p.steps.iter().enumerate().skip(first).take(room) {
-        let (mark, st) = step_mark(s);
-        let took = match (s.started, s.ended) {
-            (Some(a), Some(b)) => format!(" ({}s)", (b - a).max(0)),
-            (Some(a), None) => format!(" ({}s…)", (app.now - a).max(0)),
-            _ => String::new(),
-        };
-        let mut spans = vec![
-            Span::styled(format!("{mark} "), st.map_or(t.muted, |st| t.status(st))),
-            Span::styled(
-                format!("{:>2}. {}", i + 1, s.text),
-                if s.state.is_some() { t.text } else { t.muted },
-            ),
-            Span::styled(took, t.muted),
-        ];
-        if let Some(StepView::Failed(why)) = &s.state {
-            spans.push(Span::styled(
-                format!("  {}", one_line(why, 300)),
-                t.status(Status::Critical),
-            ));
-        }
-        lines.push(Line::from(spans));
-    }
-    let said_room = (inner.height as usize).saturating_sub(lines.len());
-    if said_room > 1 && !p.said.is_empty() {
-        lines.push(Line::from(Span::styled("─ said:", t.muted)));
-        let n = said_room - 1;
-        for l in p.said.iter().skip(p.said.len().saturating_sub(n)) {
-            lines.push(Line::from(Span::styled(one_line(l, 400), t.muted)));
-        }
-    }
-    f.render_widget(Paragraph::new(lines), inner);
 }

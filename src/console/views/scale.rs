@@ -14,25 +14,24 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::config::{Environment, Profile, ScaleKind};
+use crate::config::{Profile, ScaleKind};
 use crate::console::action::{Action, Context, Hint, KeySpec, table_nav};
 use crate::console::app::{App, NoticeLevel};
-use crate::console::event::{Event, PlannedChange, StepView};
+use crate::console::change_flow::{self, Flow, Progress, Took};
+use crate::console::event::Event;
 use crate::console::feed::{AppChange, Need, Task};
 use crate::console::filter::Filter;
 use crate::console::keymap::KeyChord;
 use crate::console::view::{
     CommandError, CommandSpec, Cx, Handled, HostChange, Request, Subject, View, ViewSpec,
 };
-use crate::console::views::deploy::{Flow, Progress, StepRow, draw_progress};
-use crate::console::widgets::confirm::ConfirmDialog;
+use crate::console::widgets::change_progress::{self, draw_progress};
 use crate::console::widgets::data_table::{
     ColumnDef, DataTable, SortBy, SortKey, TableItem, TableRow,
 };
 use crate::console::widgets::pane;
 use crate::console::widgets::table::{Cell, Row, one_line};
 use crate::health::Status;
-use crate::ops::Consent;
 use crate::ops::scale::{Delta, HostCount, TargetStatus};
 use crate::ops::warm::{Phase, WarmStats};
 
@@ -248,11 +247,7 @@ impl ScaleView {
     }
 
     fn busy(&self) -> Option<&str> {
-        match &self.flow {
-            Some(Flow::Planning { what, .. }) => Some(what),
-            Some(Flow::Running(p)) => Some(&p.title),
-            _ => None,
-        }
+        change_flow::busy(&self.flow)
     }
 
     fn rebuild(&mut self, body: Rect) {
@@ -361,45 +356,13 @@ impl ScaleView {
         self.ask(AppChange::Warm { per_node }, "planning the warm".into(), cx);
     }
 
-    fn start(&mut self, tag: &str, plan: &PlannedChange, again: bool, cx: &mut Cx<'_>) {
-        let env = cx.app.profile.environment;
-        // As the Deploy tab: the dialog arms Confirm only once production's
-        // name is typed; read-only profiles said nothing.
-        let mut consent = match env {
-            _ if cx.app.profile.read_only => Consent::default(),
-            Environment::Production => Consent::typed(env.as_str()),
-            _ => Consent::yes(),
-        };
-        consent.again = again;
-        self.flow = Some(Flow::Running(Progress {
-            tag: tag.to_string(),
-            title: plan.title.clone(),
-            steps: plan
-                .steps
-                .iter()
-                .map(|s| StepRow {
-                    text: s.clone(),
-                    state: None,
-                    started: None,
-                    ended: None,
-                })
-                .collect(),
-            said: Vec::new(),
-            started: cx.app.now,
-            outcome: None,
-            samples: Vec::new(),
-        }));
+    /// The change went to the engine: this tab has the top bar's banner.
+    fn started(&mut self, cx: &mut Cx<'_>) {
         cx.app.change_by = Some(CONTEXT);
         cx.app.change_running = true;
         self.update_banner(cx.app);
-        cx.request(Request::Task(Task::Apply {
-            tag: tag.to_string(),
-            consent,
-        }));
     }
 
-    /// The top bar is shared with every tab and the clock: a short word of
-    /// what runs, the warm's count as it goes.
     fn update_banner(&self, app: &mut App) {
         let Some(Flow::Running(p)) = &self.flow else {
             return;
@@ -418,31 +381,6 @@ impl ScaleView {
         if app.change_banner.as_ref() != Some(&banner) {
             app.change_banner = Some(banner);
             app.dirty = true;
-        }
-    }
-
-    /// The change ended (or never started): the top bar is free again.
-    fn release_banner(app: &mut App) {
-        if app.change_by == Some(CONTEXT) {
-            app.change_by = None;
-            app.change_running = false;
-            app.change_banner = None;
-            app.dirty = true;
-        }
-    }
-
-    fn progress_mut(&mut self, tag: &str) -> Option<&mut Progress> {
-        match &mut self.flow {
-            Some(Flow::Running(p)) if p.tag == tag => Some(p),
-            _ => None,
-        }
-    }
-
-    fn our_tag(&self) -> Option<&str> {
-        match &self.flow {
-            Some(Flow::Planning { tag, .. }) => Some(tag),
-            Some(Flow::Running(p)) => Some(&p.tag),
-            _ => None,
         }
     }
 }
@@ -551,113 +489,34 @@ impl View for ScaleView {
                 self.error = Some(reason.clone());
                 cx.app.dirty = true;
             }
-            Event::ChangePlanned { tag, result } => {
-                let ours = matches!(&self.flow, Some(Flow::Planning { tag: t, .. }) if t == tag);
-                if !ours {
-                    return;
-                }
-                match result {
-                    // Read-only: the engine refuses it and audits the attempt.
-                    Ok(plan) if cx.app.profile.read_only => {
-                        let plan = plan.clone();
-                        self.start(tag, &plan, false, cx);
-                    }
-                    Ok(plan) => {
-                        let mut body = plan.summary.clone();
-                        if let Some(why) = &plan.ask_again {
-                            body.push(format!("! {why}"));
-                        }
-                        cx.request(Request::Confirm(ConfirmDialog::new(
-                            plan.title.clone(),
-                            body,
-                            cx.app.profile.environment,
-                            tag.clone(),
-                        )));
-                        self.flow = Some(Flow::Confirming {
-                            tag: tag.clone(),
-                            plan: plan.clone(),
-                        });
-                    }
-                    Err(e) => {
-                        self.flow = None;
-                        cx.notify(NoticeLevel::Alert, format!("cannot plan it: {e}"));
-                    }
-                }
-                cx.app.dirty = true;
-            }
-            Event::ChangeStep { tag, index, state } => {
-                let now = cx.app.now;
-                if let Some(s) = self.progress_mut(tag).and_then(|p| p.steps.get_mut(*index)) {
-                    if *state == StepView::Running {
-                        s.started = Some(now);
-                    } else {
-                        s.ended = Some(now);
-                    }
-                    s.state = Some(state.clone());
-                    cx.app.dirty = true;
-                }
-            }
-            Event::ChangeLine { tag, text } => {
-                if let Some(p) = self.progress_mut(tag) {
-                    p.said.push(text.clone());
-                    if p.said.len() > 40 {
-                        p.said.remove(0);
-                    }
-                    cx.app.dirty = true;
-                }
-            }
-            Event::WarmProgress { tag, stats } if self.our_tag() == Some(tag) => {
+            Event::WarmProgress { tag, stats } if change_flow::our_tag(&self.flow) == Some(tag) => {
                 self.warm = Some((**stats).clone());
                 self.update_banner(cx.app);
                 cx.app.data_dirty = true;
             }
-            Event::ChangeDone { tag, ok, detail } => {
-                if let Some(mut p) = self.progress_mut(tag).map(|p| p.clone()) {
-                    p.outcome = Some((*ok, detail.clone()));
-                    self.flow = Some(Flow::Finished(p));
-                    let level = if *ok {
-                        NoticeLevel::Info
-                    } else {
-                        NoticeLevel::Alert
-                    };
-                    cx.notify(level, one_line(detail, 300));
-                    Self::release_banner(cx.app);
+            event => match change_flow::on_event(&mut self.flow, event, cx) {
+                Some(Took::Started) => self.started(cx),
+                Some(Took::Done(_)) => {
+                    change_flow::release_banner(cx.app, CONTEXT);
                     // The counts changed: the next refresh shows them, sooner
                     // if the table is asked again.
                     self.table.invalidate();
-                    cx.app.dirty = true;
                 }
-            }
-            Event::TaskFailed { tag, reason } if self.our_tag() == Some(tag) => {
-                self.flow = None;
-                Self::release_banner(cx.app);
-                cx.notify(NoticeLevel::Alert, reason.clone());
-            }
-            _ => {}
+                Some(Took::Failed) => change_flow::release_banner(cx.app, CONTEXT),
+                _ => {}
+            },
         }
     }
 
     fn confirmed(&mut self, tag: &str, cx: &mut Cx<'_>) {
-        let env = cx.app.profile.environment;
-        match self.flow.clone() {
-            Some(Flow::Confirming { tag: t, plan }) if t == tag => {
-                if plan.ask_again.is_some() && env == Environment::Production {
-                    let why = plan.ask_again.clone().unwrap_or_default();
-                    cx.request(Request::Confirm(ConfirmDialog::new(
-                        format!("Confirm again: {}", plan.title),
-                        vec![why],
-                        env,
-                        format!("{tag}#again"),
-                    )));
-                    self.flow = Some(Flow::ConfirmingAgain { tag: t, plan });
-                } else {
-                    self.start(tag, &plan, false, cx);
-                }
-            }
-            Some(Flow::ConfirmingAgain { tag: t, plan }) if format!("{t}#again") == tag => {
-                self.start(&t, &plan, true, cx);
-            }
-            _ => {}
+        let took = change_flow::confirmed(&mut self.flow, tag, cx, |plan| {
+            (
+                format!("Confirm again: {}", plan.title),
+                vec![plan.ask_again.clone().unwrap_or_default()],
+            )
+        });
+        if took == Some(Took::Started) {
+            self.started(cx);
         }
     }
 
@@ -710,10 +569,7 @@ fn draw(f: &mut Frame, area: Rect, app: &App, view: &ScaleView) {
     let [head, body] =
         Layout::vertical([Constraint::Length(HEADER), Constraint::Min(0)]).areas(area);
     draw_header(f, head, app, view);
-    let progress = match &view.flow {
-        Some(Flow::Running(p)) | Some(Flow::Finished(p)) => Some(p),
-        _ => None,
-    };
+    let progress = change_flow::progress(&view.flow);
     match progress {
         Some(p) => {
             let rows = (view.table.rows().len() as u16 + 3).clamp(5, body.height / 2);
@@ -891,32 +747,7 @@ fn gauge(share: f64, width: usize) -> String {
 /// and when it ends, the summary line it ended with.
 fn draw_warm(f: &mut Frame, area: Rect, app: &App, p: &Progress, stats: Option<&WarmStats>) {
     let t = &app.theme;
-    let (state, status) = match &p.outcome {
-        None => (
-            format!("running {}s", (app.now - p.started).max(0)),
-            Status::Warn,
-        ),
-        Some((true, _)) => ("done".to_string(), Status::Up),
-        Some((false, _)) => ("FAILED".to_string(), Status::Critical),
-    };
-    let mut title = vec![
-        Span::styled(format!(" {} ", p.title), t.header),
-        Span::styled(format!("· {state} "), t.status(status)),
-    ];
-    if p.outcome.is_some() {
-        title.push(Span::styled("· Esc closes ", t.muted));
-    }
-    let block = pane::block(t, title, true);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let mut lines: Vec<Line> = Vec::new();
-    if let Some((ok, detail)) = &p.outcome {
-        let st = if *ok { Status::Up } else { Status::Critical };
-        lines.push(Line::from(Span::styled(
-            one_line(detail, 2000),
-            t.status(st),
-        )));
-    }
+    let (inner, mut lines) = change_progress::framed(f, area, app, p);
     let Some(s) = stats else {
         if p.outcome.is_none() {
             lines.push(Line::from(Span::styled("reading the sitemaps…", t.muted)));

@@ -2,6 +2,7 @@
 //! beyond what the app passes in.
 
 pub mod bars;
+pub mod change_progress;
 pub mod confirm;
 pub mod data_table;
 pub mod help;
