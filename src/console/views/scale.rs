@@ -32,6 +32,7 @@ use crate::console::widgets::data_table::{
 use crate::console::widgets::pane;
 use crate::console::widgets::table::{Cell, Row, one_line};
 use crate::health::Status;
+use crate::ops::deploy::fleet::host_names;
 use crate::ops::scale::{Delta, HostCount, TargetStatus};
 use crate::ops::warm::{Phase, WarmStats};
 
@@ -223,13 +224,11 @@ impl ScaleView {
             .iter()
             .filter(|t| matches!(t.kind, ScaleKind::Gunicorn | ScaleKind::Systemd))
             .map(|t| {
-                let mut hosts = t.hosts.clone();
-                for h in &profile.hosts {
-                    if h.roles.iter().any(|r| t.roles.contains(r)) && !hosts.contains(&h.name) {
-                        hosts.push(h.name.clone());
-                    }
-                }
-                (t.name.clone(), hosts)
+                let hosts = host_names(profile, &t.hosts, &t.roles);
+                (
+                    t.name.clone(),
+                    hosts.into_iter().map(String::from).collect(),
+                )
             })
             .collect();
         ScaleView {

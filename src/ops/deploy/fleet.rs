@@ -48,6 +48,18 @@ pub fn app_hosts(
 /// The profile hosts named in `named`, then those with one of `roles`, each once,
 /// narrowed to `only`; each with `path_of` its name as the app's path there.
 /// `what` names whose hosts they are in messages (`the app shop`).
+/// The hosts `named`, then those of the profile with one of `roles`, each once,
+/// in that order.
+pub fn host_names<'a>(profile: &'a Profile, named: &'a [String], roles: &[String]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = named.iter().map(String::as_str).collect();
+    for h in &profile.hosts {
+        if h.roles.iter().any(|r| roles.contains(r)) && !names.contains(&h.name.as_str()) {
+            names.push(&h.name);
+        }
+    }
+    names
+}
+
 pub fn hosts_of(
     profile: &Profile,
     named: &[String],
@@ -56,12 +68,7 @@ pub fn hosts_of(
     only: &[String],
     path_of: &dyn Fn(&str) -> String,
 ) -> Result<Vec<AppHost>, String> {
-    let mut names: Vec<&str> = named.iter().map(String::as_str).collect();
-    for h in &profile.hosts {
-        if h.roles.iter().any(|r| roles.contains(r)) && !names.contains(&h.name.as_str()) {
-            names.push(&h.name);
-        }
-    }
+    let names = host_names(profile, named, roles);
     for o in only {
         if !names.contains(&o.as_str()) {
             return Err(format!(

@@ -206,15 +206,14 @@ impl Warm {
                 address: a
                     .addr
                     .map_or_else(|| format!("{host}:{port} (DNS)"), |s| s.to_string()),
-                client: client::build(&client_settings, a, true)?,
+                client: client::build(&client_settings, a, Some(&headers))?,
             });
         }
-        let sitemap_client = client::build(&client_settings, &addrs[0], false)?;
+        let sitemap_client = client::build(&client_settings, &addrs[0], None)?;
         let target = Target {
             nodes,
             host: host.clone(),
-            encodings,
-            headers,
+            encodings: encodings.into(),
             concurrency,
             rate,
         };

@@ -42,12 +42,14 @@ pub struct ClientSettings {
     pub pool: usize,
 }
 
-/// A client for `node`; `whole_timeout` bounds each request end to end (pages),
-/// without it only connecting is bounded (sitemaps, read at the pace of the warm).
+/// A client for `node`. A page client (`pages`: the `--header`s every page
+/// request carries, set once here rather than copied per request) bounds each
+/// request end to end; the sitemap client bounds only connecting (a sitemap is
+/// read at the pace of the warm).
 pub fn build(
     settings: &ClientSettings,
     node: &NodeAddr,
-    whole_timeout: bool,
+    pages: Option<&HeaderMap>,
 ) -> Result<reqwest::Client, ClientError> {
     crate::health::http::ensure_crypto_provider();
     let mut b = reqwest::Client::builder()
@@ -57,8 +59,8 @@ pub fn build(
         .tcp_nodelay(true)
         .pool_max_idle_per_host(settings.pool)
         .user_agent(concat!("opsctl-warm/", env!("CARGO_PKG_VERSION")));
-    if whole_timeout {
-        b = b.timeout(settings.timeout);
+    if let Some(headers) = pages {
+        b = b.timeout(settings.timeout).default_headers(headers.clone());
     }
     if let Some(path) = &settings.ca_file {
         for cert in read_ca(path)? {
@@ -111,10 +113,9 @@ pub async fn get(
     client: &reqwest::Client,
     url: &reqwest::Url,
     encoding: &str,
-    headers: &HeaderMap,
 ) -> (Result<Answer, String>, f64) {
     let started = Instant::now();
-    let mut req = client.get(url.clone()).headers(headers.clone());
+    let mut req = client.get(url.clone());
     if !encoding.is_empty() {
         req = req.header(reqwest::header::ACCEPT_ENCODING, encoding);
     }

@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use reqwest::Url;
-use reqwest::header::HeaderMap;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -26,8 +25,8 @@ pub struct Target {
     /// The site's host: URLs of other (allowed) hosts go to the first node's
     /// client only, which reaches them by DNS.
     pub host: String,
-    pub encodings: Vec<String>,
-    pub headers: HeaderMap,
+    /// Shared with every request in flight (each names its own by index).
+    pub encodings: Arc<[String]>,
     pub concurrency: usize,
     /// Requests started per second, at most.
     pub rate: Option<f64>,
@@ -97,17 +96,13 @@ pub async fn pass(
             };
             let client = node.client.clone();
             let url = Arc::clone(&p.url);
-            let encoding = target
-                .encodings
-                .get(slot.encoding)
-                .cloned()
-                .unwrap_or_default();
-            let headers = target.headers.clone();
+            let encodings = Arc::clone(&target.encodings);
             in_flight.push(async move {
                 if let Some(at) = start_at {
                     tokio::time::sleep_until(at).await;
                 }
-                let (result, ms) = super::client::get(&client, &url, &encoding, &headers).await;
+                let encoding = encodings.get(slot.encoding).map_or("", String::as_str);
+                let (result, ms) = super::client::get(&client, &url, encoding).await;
                 (id, slot, result, ms) as Done
             });
         }
